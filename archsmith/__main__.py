@@ -1,0 +1,3 @@
+from archsmith.cli import main
+
+main()

@@ -1,0 +1,175 @@
+"""The search configuration: one strict, JSON/TOML-serialisable record."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archsmith.errors import ConfigError
+
+__all__ = ["MINIMIZE_HINTS", "SearchConfig", "default_direction"]
+
+#: Metric names that are minimised unless a direction is given.
+MINIMIZE_HINTS = ("loss", "error", "latency", "params", "flops", "seconds", "size", "cost")
+
+
+def default_direction(objective: str) -> str:
+    """``"min"`` for loss/error/latency/size-like metric names, else ``"max"``.
+
+    Example:
+        >>> default_direction("val_acc"), default_direction("latency_ms")
+        ('max', 'min')
+    """
+    low = objective.lower()
+    return "min" if any(h in low for h in MINIMIZE_HINTS) else "max"
+
+
+@dataclass
+class SearchConfig:
+    """Everything that defines a search (constructor arguments are the whole config).
+
+    Exactly one of ``data``, ``benchmark`` and ``evaluator`` names what judges the
+    architectures. Unknown keys in :meth:`from_dict` / TOML files are rejected.
+
+    Attributes:
+        space: Registered search-space name.
+        space_config: Constructor arguments of the space.
+        data: Dataset name or path, for real training.
+        benchmark: Tabular benchmark name (``nb201/cifar10``...).
+        evaluator: ``file.py:function`` user evaluator.
+        strategy: Registered strategy name.
+        strategy_config: Constructor arguments of the strategy.
+        budget: Number of trials (duplicates included).
+        epochs: Training epochs per trial (training evaluator; default 5).
+        final_epochs: Epochs of the final retraining of the best (default: ``epochs``).
+        training: Extra training-evaluator arguments (batch_size, lr, weight_decay,
+            device).
+        seed: Seed of every random choice.
+        objective: Metric to optimise (default: the evaluator's, ``val_acc``).
+        direction: ``"max"`` or ``"min"`` (default from the metric name).
+        trial_timeout: Seconds after which a trial is stopped and marked failed.
+        name: Name of the search inside its storage.
+        export: Retrain and export the best network at the end.
+
+    Example:
+        >>> cfg = SearchConfig.from_dict({"space": "mlp", "data": "digits", "budget": 3})
+        >>> cfg.budget
+        3
+    """
+
+    space: str = "cnn"
+    space_config: dict[str, Any] = field(default_factory=dict)
+    data: str | None = None
+    benchmark: str | None = None
+    evaluator: str | None = None
+    strategy: str = "evolution"
+    strategy_config: dict[str, Any] = field(default_factory=dict)
+    budget: int = 20
+    epochs: int | None = None
+    final_epochs: int | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    objective: str | None = None
+    direction: str | None = None
+    trial_timeout: float | None = None
+    name: str = "default"
+    export: bool = True
+
+    #: Keys that do not change which trials a search makes (may differ on resume).
+    RUNTIME_KEYS = ("budget", "trial_timeout", "export", "final_epochs")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Checks types and ranges; raises :class:`ConfigError` naming the field."""
+        sources = [k for k in ("data", "benchmark", "evaluator") if getattr(self, k)]
+        if len(sources) > 1:
+            raise ConfigError(
+                f"Give only one of data, benchmark and evaluator (got {', '.join(sources)})."
+            )
+        for key in ("budget", "seed"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ConfigError(f"{key} must be an integer, got {v!r}.")
+        if self.budget < 1:
+            raise ConfigError(f"budget must be at least 1 trial, got {self.budget}.")
+        for key in ("epochs", "final_epochs"):
+            v = getattr(self, key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ConfigError(f"{key} must be a positive integer, got {v!r}.")
+        if self.trial_timeout is not None and (
+            not isinstance(self.trial_timeout, int | float) or self.trial_timeout <= 0
+        ):
+            raise ConfigError(
+                f"trial_timeout must be a positive number of seconds, got {self.trial_timeout!r}."
+            )
+        if self.direction not in (None, "max", "min"):
+            raise ConfigError(f"direction must be 'max' or 'min', got {self.direction!r}.")
+        for key in ("space_config", "strategy_config", "training"):
+            if not isinstance(getattr(self, key), dict):
+                raise ConfigError(f"{key} must be a table/dict, got {getattr(self, key)!r}.")
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError("name must be a non-empty string.")
+
+    @property
+    def source(self) -> str:
+        """``data``, ``benchmark`` or ``evaluator``."""
+        if self.benchmark:
+            return "benchmark"
+        if self.evaluator:
+            return "evaluator"
+        return "data"
+
+    def resolved_direction(self, objective: str) -> str:
+        return self.direction or default_direction(objective)
+
+    # -- (de)serialisation --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "config") -> SearchConfig:
+        """Strict construction: unknown keys raise :class:`ConfigError` naming them."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where} must be a table of settings.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown key(s) {unknown} in {where}. Valid keys: {sorted(known)}."
+            )
+        try:
+            return cls(**data)
+        except TypeError as e:  # pragma: no cover - guarded above
+            raise ConfigError(f"Invalid {where}: {e}") from None
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> dict[str, Any]:
+        """Reads a TOML config file into a dict of settings (validated by the caller)."""
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"Config file {str(p)!r} does not exist.")
+        try:
+            data = tomllib.loads(p.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"Config file {str(p)!r} is not valid TOML: {e}.") from None
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown key(s) {unknown} in config file {str(p)!r}. Valid keys: "
+                f"{sorted(known)}."
+            )
+        return data
+
+    def fingerprint(self, evaluator_description: dict[str, Any]) -> str:
+        """Identity of the search: everything but the runtime keys, plus the evaluator."""
+        d = {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_KEYS}
+        payload = json.dumps([d, evaluator_description], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()

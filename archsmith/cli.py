@@ -1,0 +1,353 @@
+"""The ``archsmith`` command line (Typer + Rich).
+
+Every user mistake ends with a one-paragraph message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from archsmith.errors import ArchsmithError
+
+app = typer.Typer(
+    name="archsmith",
+    help="Neural architecture search that runs on a laptop CPU.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(Panel(message, title="archsmith: error", border_style="red", expand=False))
+    return typer.Exit(code=2)
+
+
+def _user_errors(fn: F) -> F:
+    """Turns :class:`ArchsmithError` into a red message and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ArchsmithError as e:
+            raise _fail(str(e)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"
+    return str(v)
+
+
+class _ProgressView:
+    """Rich progress bar fed by the search's progress events."""
+
+    def __init__(self, budget: int, objective: str) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.task = self.progress.add_task("searching", total=budget, best="–")
+        self.objective = objective
+
+    def __call__(self, ev: dict[str, Any]) -> None:
+        p = self.progress
+        best = "–" if ev.get("best") is None else _fmt(ev["best"])
+        if ev["event"] == "start":
+            p.update(self.task, completed=ev["done"], best=best)
+            if ev["done"]:
+                p.console.print(f"resuming: {ev['done']} finished trial(s) kept"
+                                + (f", {len(ev['rerun'])} interrupted trial(s) re-run"
+                                   if ev["rerun"] else ""))
+        elif ev["event"] == "trial":
+            rec = ev["record"]
+            if rec.state == "complete":
+                val = _fmt(rec.metrics.get(self.objective))
+                note = " (duplicate: answered from storage)" if ev["cached"] else ""
+                p.console.print(f"trial {rec.number:>3}  [green]complete[/] "
+                                f"{self.objective}={val}{note}")
+            else:
+                p.console.print(f"trial {rec.number:>3}  [red]failed[/]   {ev['error']}")
+            p.update(self.task, completed=ev["done"], best=best)
+        elif ev["event"] == "final":
+            p.update(self.task, description="retraining best")
+
+
+def _run_search(search: Any) -> None:
+    """Runs a search with a progress bar; SIGTERM and Ctrl-C stop it cleanly."""
+    view = _ProgressView(search.config.budget, search.objective)
+
+    def on_term(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    t0 = time.perf_counter()
+    try:
+        with view.progress:
+            summary = search.run(progress=view)
+    except KeyboardInterrupt:
+        err_console.print(
+            f"[yellow]Stopped.[/] Every finished trial is stored. Continue with:\n"
+            f"  archsmith resume {search.out}"
+        )
+        raise typer.Exit(code=130) from None
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    _print_summary(summary, time.perf_counter() - t0)
+
+
+def _print_summary(summary: dict[str, Any], seconds: float) -> None:
+    console.print(
+        f"\n[bold]{summary['trials']}[/] trials ({summary['complete']} complete, "
+        f"{summary['failed']} failed) in {seconds:.1f} s — status: {summary['status']}"
+    )
+    best = summary.get("best")
+    if best:
+        obj = best["objective"]
+        console.print(f"best: trial {best['number']}  {obj}={_fmt(best['metrics'].get(obj))}")
+        console.print(f"      {json.dumps(best['arch']['decisions'])}")
+        if "final" in best:
+            fm = best["final"]
+            console.print(
+                "retrained on train+validation: "
+                + ", ".join(f"{k}={_fmt(v)}" for k, v in fm.items())
+            )
+        if "final_error" in best:
+            console.print(f"[red]final retraining failed:[/] {best['final_error']}")
+    out = summary["out"]
+    console.print(f"results: {out}  (archsmith show {out})")
+    if best and "weights.pt" in best.get("files", []):
+        console.print(f"model:   {out}/best/  (python -c \"import archsmith; "
+                      f"print(archsmith.load('{out}'))\")")
+
+
+@app.command()
+@_user_errors
+def search(
+    space: Annotated[str | None, typer.Option(help="Search space (see `archsmith spaces`).")] = None,
+    data: Annotated[str | None, typer.Option(
+        help="Dataset name or file (.npz, .csv[:target], image folder).")] = None,
+    benchmark: Annotated[str | None, typer.Option(help="Tabular benchmark, e.g. nb201/cifar10.")] = None,
+    evaluator: Annotated[str | None, typer.Option(help="User evaluator file.py:function.")] = None,
+    strategy: Annotated[str | None, typer.Option(help="Strategy (see `archsmith strategies`).")] = None,
+    budget: Annotated[int | None, typer.Option(help="Number of trials.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs per trial.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    objective: Annotated[str | None, typer.Option(help="Metric to optimise (val_acc).")] = None,
+    direction: Annotated[str | None, typer.Option(help="max or min (default from metric).")] = None,
+    trial_timeout: Annotated[float | None, typer.Option(help="Seconds per trial.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML file of settings.")] = None,
+    storage: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default SQLite in OUT).")] = None,
+    name: Annotated[str | None, typer.Option(help="Search name inside the storage.")] = None,
+    final_epochs: Annotated[int | None, typer.Option(help="Epochs of the final retraining.")] = None,
+    export: Annotated[bool | None, typer.Option(
+        "--export/--no-export", help="Retrain and export the best network.")] = None,
+) -> None:
+    """Search architectures. With no options, runs the demo (a CNN search on digits)."""
+    from archsmith._config import SearchConfig
+    from archsmith.search import Search
+
+    flags = {
+        "space": space, "data": data, "benchmark": benchmark, "evaluator": evaluator,
+        "strategy": strategy, "budget": budget, "epochs": epochs, "seed": seed,
+        "objective": objective, "direction": direction, "trial_timeout": trial_timeout,
+        "name": name, "final_epochs": final_epochs, "export": export,
+    }
+    settings: dict[str, Any] = SearchConfig.from_toml(config) if config else {}
+    demo = config is None and all(v is None for v in flags.values())
+    settings.update({k: v for k, v in flags.items() if v is not None})
+    if demo:
+        settings.update(DEMO)
+        console.print("[bold]archsmith demo[/]: a CNN search on the digits dataset "
+                      "(scikit-learn's 8×8 handwritten digits), regularized evolution, "
+                      f"{DEMO['budget']} trials of {DEMO['epochs']} epochs.")
+    if not any(settings.get(k) for k in ("data", "benchmark", "evaluator")):
+        settings["data"] = "digits"
+    if settings.get("benchmark") and "space" not in settings:
+        settings["space"] = settings["benchmark"].split("/")[0]
+    cfg = SearchConfig.from_dict(settings, where="the search settings")
+    if out is None:
+        src = (cfg.benchmark or cfg.data or Path(str(cfg.evaluator)).stem).replace("/", "-")
+        src = Path(src).stem if cfg.data and "/" in str(cfg.data) else src
+        out = Path("runs") / f"{cfg.space}-{src}-{time.strftime('%Y%m%d-%H%M%S')}"
+    s = Search(cfg, out, storage=storage)
+    console.print(f"output: {out}")
+    _run_search(s)
+
+
+#: Settings of the demo search (``archsmith search`` with no options).
+DEMO: dict[str, Any] = {"space": "cnn", "data": "digits", "strategy": "evolution",
+                        "budget": 16, "epochs": 4,
+                        "strategy_config": {"population_size": 8, "sample_size": 3}}
+
+
+@app.command()
+@_user_errors
+def resume(
+    out: Annotated[Path, typer.Argument(help="Output folder of the search.")],
+    budget: Annotated[int | None, typer.Option(help="New (larger) budget.")] = None,
+    storage: Annotated[str | None, typer.Option(help="SQLAlchemy URL if moved.")] = None,
+) -> None:
+    """Continue a stopped or killed search to its budget."""
+    from archsmith.search import Search
+
+    s = Search.resume(out, budget=budget, storage=storage)
+    console.print(f"resuming {out}")
+    _run_search(s)
+
+
+def _load_stored(out: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
+    from archsmith.search import _read_pointer
+    from archsmith.store import Store
+
+    meta = _read_pointer(out)
+    store = Store(meta["storage"])
+    row = store.get_search(meta["name"])
+    if row is None:
+        raise ArchsmithError(f"{out} points to a search {meta['name']!r} that is not stored.")
+    trials = [t.to_dict() for t in store.trials(row.id)]
+    cfg = dict(row.config)
+    cfg["status"] = row.status
+    store.close()
+    return cfg, trials, row.best
+
+
+@app.command()
+@_user_errors
+def show(
+    out: Annotated[Path, typer.Argument(help="Output folder of the search.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    top: Annotated[int, typer.Option(help="Rows of the leaderboard.")] = 20,
+) -> None:
+    """Leaderboard of a search (works while it runs)."""
+    cfg, trials, best = _load_stored(out)
+    if as_json:
+        keep = ("number", "state", "hash", "arch", "metrics", "error", "cost", "cached_from")
+        payload = {"config": cfg, "trials": [{k: t[k] for k in keep} for t in trials],
+                   "best": best}
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        return
+    obj = cfg.get("objective") or "val_acc"
+    sign = -1.0 if cfg.get("direction") == "min" else 1.0
+    done = [t for t in trials if t["state"] == "complete" and obj in t["metrics"]]
+    done.sort(key=lambda t: (-sign * t["metrics"][obj], t["number"]))
+    extra = [k for k in ("test_acc", "params", "flops", "latency_ms") if k != obj
+             and any(k in t["metrics"] for t in done)]
+    table = Table(title=f"{out} — {cfg['status']} — {len(trials)}/{cfg['budget']} trials "
+                  f"({sum(t['state'] == 'failed' for t in trials)} failed)")
+    table.add_column("rank", justify="right")
+    table.add_column("trial", justify="right")
+    table.add_column(obj, justify="right", style="bold")
+    for k in extra:
+        table.add_column(k, justify="right")
+    table.add_column("architecture")
+    for rank, t in enumerate(done[:top], 1):
+        arch = json.dumps(t["arch"]["decisions"])
+        table.add_row(str(rank), str(t["number"]), _fmt(t["metrics"][obj]),
+                      *(_fmt(t["metrics"].get(k, "")) for k in extra),
+                      arch if len(arch) < 90 else arch[:87] + "...")
+    console.print(table)
+    failed = [t for t in trials if t["state"] == "failed"]
+    for t in failed[:5]:
+        console.print(f"[red]failed[/] trial {t['number']}: {t['error']}")
+    if best and "final" in best:
+        console.print("best retrained: " + ", ".join(
+            f"{k}={_fmt(v)}" for k, v in best["final"].items()))
+
+
+@app.command("export")
+@_user_errors
+def export_cmd(
+    out: Annotated[Path, typer.Argument(help="Output folder of a finished search.")],
+    format: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
+) -> None:
+    """Export the best trained network as ONNX or TorchScript."""
+    from archsmith._export import export
+
+    path = export(out, format)
+    console.print(f"wrote {path}")
+
+
+def _listing(title: str, names: list[str], helps: Callable[[str], str]) -> None:
+    table = Table(title=title)
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    for n in names:
+        table.add_row(n, helps(n))
+    console.print(table)
+
+
+@app.command()
+def spaces() -> None:
+    """List the search spaces."""
+    from archsmith.space import SPACES, space_names
+
+    _listing("search spaces", space_names(), SPACES.help)
+
+
+@app.command()
+def strategies() -> None:
+    """List the search strategies."""
+    from archsmith.strategies import STRATEGIES, strategy_names
+
+    _listing("strategies", strategy_names(), STRATEGIES.help)
+
+
+@app.command()
+def datasets() -> None:
+    """List the built-in datasets and tabular benchmarks."""
+    from archsmith.evaluators._benchmark import BENCHMARKS
+    from archsmith.evaluators._data import DATASETS
+
+    _listing("datasets (or a .npz / .csv[:target] file, or an image folder)",
+             DATASETS.names(), DATASETS.help)
+    _listing("tabular benchmarks (--benchmark)", BENCHMARKS.names(), BENCHMARKS.help)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except ArchsmithError as e:  # raised outside a command body
+        err_console.print(Panel(str(e), title="archsmith: error", border_style="red"))
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,104 @@
+"""Runs evaluations in the driver's own process."""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from archsmith.evaluators._base import EvalResult
+
+if TYPE_CHECKING:
+    from archsmith.evaluators._base import Evaluator
+    from archsmith.space import Architecture
+
+__all__ = ["InlineExecutor", "TrialTimeout", "describe_exception", "safe_evaluate"]
+
+
+class TrialTimeout(Exception):
+    """Raised inside a trial that ran past its time limit."""
+
+
+def describe_exception(e: BaseException) -> str:
+    """``"Type: message"`` plus the innermost frame, for a trial's error text."""
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" (at {tb[-1].filename}:{tb[-1].lineno})" if tb else ""
+    msg = str(e).strip() or repr(e)
+    return f"{type(e).__name__}: {msg}{where}"
+
+
+@contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
+    """Raises :class:`TrialTimeout` in the main thread after ``seconds`` (Unix only)."""
+    usable = (
+        seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def handler(_signum: int, _frame: Any) -> None:
+        raise TrialTimeout(f"trial exceeded the time limit of {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def safe_evaluate(
+    evaluator: Evaluator, arch: Architecture, budget: int | None, timeout: float | None = None
+) -> EvalResult:
+    """Evaluates ``arch`` and turns every failure into a failed :class:`EvalResult`.
+
+    Exceptions, out-of-memory errors, a time-out and non-finite objectives are all
+    recorded as failures; ``KeyboardInterrupt`` propagates so Ctrl-C stops the search.
+    """
+    t0 = time.perf_counter()
+    try:
+        with _alarm(timeout):
+            result = evaluator.evaluate(arch, budget)
+    except TrialTimeout as e:
+        return EvalResult.failure(f"timeout: {e}", cost=time.perf_counter() - t0)
+    except MemoryError:
+        return EvalResult.failure("out of memory (MemoryError)", cost=time.perf_counter() - t0)
+    except Exception as e:
+        return EvalResult.failure(describe_exception(e), cost=time.perf_counter() - t0)
+    if not isinstance(result, EvalResult):
+        return EvalResult.failure(
+            f"evaluator returned {type(result).__name__}, expected EvalResult",
+            cost=time.perf_counter() - t0,
+        )
+    if result.cost is None or not math.isfinite(result.cost):
+        result.cost = time.perf_counter() - t0
+    return result
+
+
+class InlineExecutor:
+    """Evaluates trials one at a time in the calling process.
+
+    ``timeout`` uses a SIGALRM timer, which interrupts Python code (training loops,
+    ``time.sleep``) but not a hang inside one native call; the ``process`` executor
+    kills such trials.
+    """
+
+    name = "inline"
+    workers = 1
+
+    def run(
+        self, evaluator: Evaluator, arch: Architecture, budget: int | None,
+        timeout: float | None = None,
+    ) -> EvalResult:
+        return safe_evaluate(evaluator, arch, budget, timeout)
+
+    def close(self) -> None:
+        pass

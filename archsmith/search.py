@@ -1,0 +1,362 @@
+"""The search driver: ask the strategy, evaluate, store, repeat; then export the best.
+
+The driver is the only writer to storage. Each trial is stored when it starts and
+again when it finishes, so a crash loses nothing that finished; :meth:`Search.resume`
+drops trials left ``running``, restores the strategy and continues to the budget.
+
+Example:
+    >>> import tempfile
+    >>> from archsmith.search import Search, SearchConfig
+    >>> cfg = SearchConfig(space="nb201", benchmark="nb201/cifar10", strategy="random",
+    ...                    budget=5)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     summary = Search(cfg, out=d).run()
+    >>> summary["trials"]
+    5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from archsmith._config import SearchConfig
+from archsmith.errors import ConfigError
+from archsmith.evaluators._base import EvalResult
+from archsmith.executors import InlineExecutor
+from archsmith.store import Store, TrialRow, sqlite_url
+from archsmith.strategies import TrialRecord, create_strategy
+
+if TYPE_CHECKING:
+    from archsmith.evaluators._base import Evaluator
+    from archsmith.space import Architecture, SearchSpace
+    from archsmith.strategies import Strategy
+
+__all__ = ["POINTER_FILE", "Search", "SearchConfig", "build_evaluator"]
+
+#: File in the output folder that says where the search is stored.
+POINTER_FILE = "archsmith.json"
+DEFAULT_DB = "archsmith.db"
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+def build_evaluator(cfg: SearchConfig) -> Evaluator:
+    """The evaluator named by ``cfg`` (training, benchmark or user function)."""
+    if cfg.benchmark:
+        from archsmith.evaluators import create_benchmark
+
+        return create_benchmark(cfg.benchmark)
+    if cfg.evaluator:
+        from archsmith.evaluators import UserEvaluator
+
+        return UserEvaluator(cfg.evaluator, objective=cfg.objective or "val_acc")
+    from archsmith.evaluators import TrainingEvaluator
+
+    allowed = {"batch_size", "lr", "weight_decay", "device", "num_threads"}
+    unknown = sorted(set(cfg.training) - allowed)
+    if unknown:
+        raise ConfigError(f"Unknown training setting(s) {unknown}; valid: {sorted(allowed)}.")
+    return TrainingEvaluator(
+        data=cfg.data or "digits", epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training
+    )
+
+
+def _build_space(cfg: SearchConfig) -> SearchSpace:
+    from archsmith.space import create_space
+
+    try:
+        return create_space(cfg.space, **cfg.space_config)
+    except TypeError as e:
+        raise ConfigError(f"Invalid space_config for space {cfg.space!r}: {e}.") from None
+
+
+def _build_strategy(cfg: SearchConfig, space: SearchSpace) -> Strategy:
+    try:
+        return create_strategy(cfg.strategy, space, **cfg.strategy_config)
+    except TypeError as e:
+        raise ConfigError(f"Invalid strategy_config for strategy {cfg.strategy!r}: {e}.") from None
+
+
+class Search:
+    """One stored search.
+
+    Args:
+        config: The search configuration.
+        out: Output folder (created); holds ``archsmith.db`` and ``best/``.
+        storage: SQLAlchemy URL; default SQLite at ``out/archsmith.db``.
+        space: A space object to use instead of ``config.space`` (custom spaces).
+        evaluator: An evaluator object to use instead of the one ``config`` names.
+    """
+
+    def __init__(
+        self,
+        config: SearchConfig,
+        out: str | Path,
+        storage: str | None = None,
+        *,
+        space: SearchSpace | None = None,
+        evaluator: Evaluator | None = None,
+    ) -> None:
+        self.out = Path(out)
+        self.space = space if space is not None else _build_space(config)
+        self.evaluator = evaluator if evaluator is not None else build_evaluator(config)
+        self.evaluator.check_space(self.space)
+        self.objective = config.objective or self.evaluator.default_objective
+        self.direction = config.resolved_direction(self.objective)
+        # normalise defaults so the stored config reproduces this search exactly
+        self.config = config = dataclasses.replace(
+            config,
+            objective=self.objective,
+            direction=self.direction,
+            epochs=config.epochs or (5 if config.source == "data" else None),
+            space_config=config.space_config or (self.space.config() if space is None else {}),
+        )
+        self.strategy = _build_strategy(config, self.space)
+        self.executor = InlineExecutor()
+        self._storage_url = storage
+        self._store: Store | None = None
+        self._search_id: int | None = None
+        self.stop_requested = False
+
+    # -- storage ------------------------------------------------------------------------
+    def _open(self) -> tuple[Store, int]:
+        """Opens (or creates) the stored search; refuses a folder of another search."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        pointer = self.out / POINTER_FILE
+        url = self._storage_url
+        if pointer.exists():
+            meta = _read_pointer(self.out)
+            url = url or meta["storage"]
+            if meta["name"] != self.config.name and url == meta["storage"]:
+                pass  # a second search in the same database, under another name
+        url = url or sqlite_url(self.out / DEFAULT_DB)
+        store = Store(url)
+        fp = self.config.fingerprint(self.evaluator.describe())
+        row = store.get_search(self.config.name)
+        if row is None:
+            sid = store.create_search(self.config.name, self._stored_config(), fp)
+        else:
+            if row.fingerprint != fp:
+                diff = _config_diff(row.config, self._stored_config())
+                raise ConfigError(
+                    f"{self.out} already holds a different search named "
+                    f"{self.config.name!r} (differences: {diff or 'evaluator/data'}). "
+                    "Nothing was changed. Choose another --out folder, or run "
+                    f"`archsmith resume {self.out}` to continue the stored one."
+                )
+            sid = row.id
+            # runtime settings (budget, timeout) may change on resume
+            store.set_status(sid, "running")
+        pointer_data = {"storage": url, "name": self.config.name, "version": 1}
+        if not pointer.exists() or _read_pointer(self.out) != pointer_data:
+            pointer.write_text(json.dumps(pointer_data, indent=2) + "\n")
+        return store, sid
+
+    def _stored_config(self) -> dict[str, Any]:
+        d = self.config.to_dict()
+        d["evaluator_info"] = self.evaluator.describe()
+        return d
+
+    # -- the loop -----------------------------------------------------------------------
+    def _score(self, metrics: dict[str, float]) -> float:
+        v = float(metrics[self.objective])
+        return v if self.direction == "max" else -v
+
+    def _record(self, row: TrialRow) -> TrialRecord:
+        arch = self.space.from_dict(row.arch)
+        ok = row.state == "complete" and self.objective in row.metrics
+        return TrialRecord(
+            number=row.number, arch=arch, state=row.state,
+            score=self._score(row.metrics) if ok else None, metrics=row.metrics,
+        )
+
+    def run(self, progress: ProgressFn | None = None) -> dict[str, Any]:
+        """Runs (or continues) the search to its budget and exports the best.
+
+        Returns:
+            A summary dict: ``trials``, ``complete``, ``failed``, ``best`` (number, arch,
+            metrics, final metrics) and ``out``.
+        """
+        store, sid = self._open()
+        self._store, self._search_id = store, sid
+        cfg = self.config
+        rerun = store.drop_running(sid)
+        rows = store.trials(sid)
+        history = [self._record(r) for r in rows]
+        state = store.load_strategy_state(sid)
+        if state:
+            self.strategy.load_state_dict(state)
+        done_by_hash: dict[str, TrialRow] = {}
+        for r in rows:
+            if r.state == "complete" and r.hash not in done_by_hash:
+                done_by_hash[r.hash] = r
+        taken = {r.number for r in rows}
+        free = [n for n in range(cfg.budget) if n not in taken]
+        t_start = time.perf_counter()
+        n_start = len(rows)
+        self._emit(progress, "start", done=len(rows), rerun=rerun, history=history)
+        try:
+            for number in free:
+                if self.stop_requested:
+                    break
+                rng = np.random.default_rng([cfg.seed, number])
+                arch = self.strategy.ask(history, 1, rng)[0]
+                budget = cfg.epochs
+                store.start_trial(sid, number, arch.to_dict(), arch.hash, budget)
+                cached = done_by_hash.get(arch.hash)
+                if cached is not None:
+                    result = EvalResult(metrics=dict(cached.metrics), cost=0.0,
+                                        curve=list(cached.curve))
+                    cached_from: int | None = cached.number
+                else:
+                    result = self.executor.run(self.evaluator, arch, budget, cfg.trial_timeout)
+                    result = result.check_objective(self.objective)
+                    cached_from = None
+                state_name = "complete" if result.ok else "failed"
+                store.finish_trial(
+                    sid, number, state_name, metrics=result.metrics, curve=result.curve,
+                    error=result.error, cost=result.cost, cached_from=cached_from,
+                )
+                rec = TrialRecord(
+                    number=number, arch=arch, state=state_name,
+                    score=self._score(result.metrics) if result.ok else None,
+                    metrics=result.metrics,
+                )
+                history.append(rec)
+                if result.ok and arch.hash not in done_by_hash:
+                    done_by_hash[arch.hash] = TrialRow(
+                        number=number, arch=arch.to_dict(), hash=arch.hash, state="complete",
+                        metrics=result.metrics, curve=result.curve,
+                    )
+                self.strategy.tell([rec])
+                store.save_strategy_state(sid, self.strategy.state_dict())
+                elapsed = time.perf_counter() - t_start
+                self._emit(progress, "trial", record=rec, error=result.error,
+                           cached=cached_from is not None, done=len(history),
+                           new=len(history) - n_start, elapsed=elapsed, history=history)
+        except KeyboardInterrupt:
+            store.drop_running(sid)
+            store.set_status(sid, "stopped")
+            raise
+        if len(history) < cfg.budget:
+            store.set_status(sid, "stopped")
+            return self.summary()
+        best = self.best(history)
+        if best is not None:
+            self._emit(progress, "final", record=best)
+            final = self._finalize(best)
+            store.set_best(sid, final)
+        store.set_status(sid, "finished")
+        return self.summary()
+
+    def stop(self) -> None:
+        """Asks the loop to stop after the running trial (it can be resumed)."""
+        self.stop_requested = True
+
+    def _emit(self, progress: ProgressFn | None, event: str, **kw: Any) -> None:
+        if progress is None:
+            return
+        hist: list[TrialRecord] = kw.pop("history", [])
+        best = self.best(hist) if hist else None
+        progress({
+            "event": event, "budget": self.config.budget, "objective": self.objective,
+            "best": None if best is None else best.metrics.get(self.objective), **kw,
+        })
+
+    def best(self, history: list[TrialRecord]) -> TrialRecord | None:
+        """Best complete trial (lowest number among ties)."""
+        done = [t for t in history if t.complete]
+        if not done:
+            return None
+        return max(done, key=lambda t: (float(t.score or 0.0), -t.number))
+
+    def _finalize(self, best: TrialRecord) -> dict[str, Any]:
+        """Retrains the best on train+validation, scores it on test and exports it."""
+        from archsmith._export import save_best
+
+        info: dict[str, Any] = {
+            "number": best.number, "arch": best.arch.to_dict(), "hash": best.arch.hash,
+            "metrics": best.metrics, "objective": self.objective,
+        }
+        fit_final = getattr(self.evaluator, "fit_final", None)
+        model = None
+        if self.config.export and callable(fit_final):
+            try:
+                model, final_metrics = fit_final(
+                    best.arch, self.config.final_epochs or self.config.epochs
+                )
+                info["final"] = final_metrics
+            except Exception as e:  # keep the search's results whatever happens here
+                from archsmith.executors._inline import describe_exception
+
+                info["final_error"] = describe_exception(e)
+        dataset = getattr(self.evaluator, "dataset", None) if model is not None else None
+        info["files"] = save_best(
+            self.out / "best", self.space, best.arch, info, model=model, dataset=dataset,
+        )
+        return info
+
+    # -- reading ------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        assert self._store is not None and self._search_id is not None
+        rows = self._store.trials(self._search_id)
+        row = self._store.get_search(self.config.name)
+        return {
+            "out": str(self.out),
+            "trials": len(rows),
+            "complete": sum(r.state == "complete" for r in rows),
+            "failed": sum(r.state == "failed" for r in rows),
+            "best": row.best if row else None,
+            "status": row.status if row else None,
+        }
+
+    @classmethod
+    def resume(
+        cls, out: str | Path, *, budget: int | None = None, storage: str | None = None,
+        space: SearchSpace | None = None, evaluator: Evaluator | None = None,
+        name: str | None = None,
+    ) -> Search:
+        """Re-creates the search stored in ``out`` (optionally with a larger budget)."""
+        out = Path(out)
+        meta = _read_pointer(out)
+        url = storage or meta["storage"]
+        store = Store(url)
+        row = store.get_search(name or meta["name"])
+        if row is None:
+            raise ConfigError(f"{out} points to {url}, which holds no search "
+                              f"{name or meta['name']!r}.")
+        data = {k: v for k, v in row.config.items() if k != "evaluator_info"}
+        if budget is not None:
+            data["budget"] = budget
+        cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
+        store.close()
+        return cls(cfg, out, storage=url, space=space, evaluator=evaluator)
+
+
+def _read_pointer(out: Path) -> dict[str, Any]:
+    p = out / POINTER_FILE
+    if not p.is_file():
+        raise ConfigError(
+            f"{out} holds no archsmith search (no {POINTER_FILE}). Give the --out folder "
+            "of an earlier `archsmith search`."
+        )
+    try:
+        meta = json.loads(p.read_text())
+        if not isinstance(meta, dict) or not {"storage", "name"} <= set(meta):
+            raise ValueError("missing keys")
+    except ValueError as e:
+        raise ConfigError(f"{p} is corrupt ({e}); it must hold storage and name.") from None
+    return meta
+
+
+def _config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    keys = sorted((set(old) | set(new)) - set(SearchConfig.RUNTIME_KEYS) - {"evaluator_info"})
+    diffs = [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
+    return "; ".join(diffs[:5])

@@ -1,0 +1,50 @@
+"""Declarative search spaces.
+
+A space compiles to an ordered sequence of categorical decisions (with conditions),
+gives architectures a canonical hash and a graph view, and builds them as
+``torch.nn.Module`` objects.
+
+Example:
+    >>> import numpy as np
+    >>> from archsmith.space import create_space
+    >>> space = create_space("mlp")
+    >>> arch = space.sample(np.random.default_rng(0))
+    >>> net = space.build(arch, input_shape=(64,), num_classes=10)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archsmith._registry import Registry
+from archsmith.space._base import ArchGraph, Architecture, Choice, Decision, SearchSpace
+
+SPACES: Registry[SearchSpace] = Registry("space")
+
+
+def create_space(name: str, **config: Any) -> SearchSpace:
+    """Creates the registered space ``name`` with constructor arguments ``config``."""
+    _load_builtins()
+    return SPACES.create(name, **config)
+
+
+def space_names() -> list[str]:
+    """Names of the registered spaces."""
+    _load_builtins()
+    return SPACES.names()
+
+
+def _load_builtins() -> None:
+    from archsmith.space import _cnn, _custom, _mlp, _nb201  # noqa: F401
+
+
+__all__ = [
+    "SPACES",
+    "ArchGraph",
+    "Architecture",
+    "Choice",
+    "Decision",
+    "SearchSpace",
+    "create_space",
+    "space_names",
+]

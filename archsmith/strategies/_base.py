@@ -1,0 +1,79 @@
+"""Ask/tell strategy base class and the trial record strategies see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from archsmith.space import Architecture, SearchSpace
+
+__all__ = ["Strategy", "TrialRecord"]
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What a strategy knows about one trial.
+
+    Attributes:
+        number: Trial number (0-based, in order of proposal).
+        arch: The architecture.
+        state: ``"running"``, ``"complete"`` or ``"failed"``.
+        score: The objective oriented so that *higher is better* (``None`` unless
+            complete).
+        metrics: All metrics of the trial.
+    """
+
+    number: int
+    arch: Architecture
+    state: str
+    score: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return self.state == "complete" and self.score is not None
+
+
+class Strategy:
+    """Base class of ask/tell search strategies.
+
+    Strategies never see storage or executors. The search loop calls
+    ``ask(history, n, rng)`` for proposals, passing every trial so far (including
+    ``running`` ones, so strategies can avoid proposing what is already in flight), and
+    ``tell(results)`` with newly finished trials. ``state_dict()`` must return
+    JSON-serialisable values or ``torch.Tensor`` objects only (stored with the search
+    and reloaded with ``torch.load(weights_only=True)``).
+
+    Args:
+        space: The search space.
+    """
+
+    #: Registry name, set by subclasses.
+    name: str = "strategy"
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+
+    def ask(
+        self, history: Sequence[TrialRecord], n: int, rng: np.random.Generator
+    ) -> list[Architecture]:
+        """Proposes ``n`` architectures."""
+        raise NotImplementedError
+
+    def tell(self, results: Sequence[TrialRecord]) -> None:  # noqa: B027 - optional hook
+        """Receives finished trials (complete or failed)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Learned state for resuming (JSON values and tensors only)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Restores :meth:`state_dict` output."""
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments other than ``space`` (JSON-serialisable)."""
+        return {}
