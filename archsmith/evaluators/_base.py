@@ -17,7 +17,8 @@ class EvalResult:
     """Outcome of one evaluation.
 
     Attributes:
-        metrics: Final metrics, e.g. ``{"val_acc": 0.91, "params": 1234.0}``.
+        metrics: Final metrics, e.g. ``{"val_acc": 91.2, "params": 1234.0}``.
+            Accuracies are in percent (0..100), as in NAS-Bench-201.
         cost: Cost in seconds (wall time, or the simulated training time of a
             tabular benchmark).
         curve: Per-epoch metrics (the learning curve), each a dict such as

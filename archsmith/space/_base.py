@@ -10,10 +10,10 @@ generator emits, what evolution mutates and what storage records.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -82,6 +82,9 @@ class Decision:
 
 
 def _key(v: Any) -> str:
+    """Comparison key of a choice: numbers compare by value (``0 == 0.0``), bools not."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return repr(float(v))
     return json.dumps(v, sort_keys=True)
 
 
@@ -282,11 +285,6 @@ class SearchSpace:
                 v = getattr(self, f.name)
                 out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
-
-    @property
-    def size(self) -> int:
-        """Number of distinct decision sequences (counting inactive decisions once)."""
-        return len(self.enumerate(limit=None)) if len(self.decisions) <= 12 else -1
 
     # -- creating architectures ---------------------------------------------------------
     def from_indices(self, indices: Sequence[int]) -> Architecture:

@@ -22,8 +22,18 @@ STRATEGIES: Registry[Strategy] = Registry("strategy")
 
 
 def create_strategy(name: str, space: SearchSpace, **config: Any) -> Strategy:
-    """Creates strategy ``name`` for ``space`` with constructor arguments ``config``."""
+    """Creates strategy ``name`` for ``space`` with constructor arguments ``config``.
+
+    A name ``family:variant`` (e.g. ``optuna:tpe``) creates the strategy registered as
+    ``family`` with ``variant=...`` (``optuna:tpe`` → ``optuna`` with ``sampler="tpe"``
+    — each family documents its variant argument).
+    """
     _load_builtins()
+    if ":" in name and name not in STRATEGIES:
+        family, variant = name.split(":", 1)
+        factory = STRATEGIES.get(family)
+        key = getattr(factory, "variant_arg", "variant")
+        return factory(space=space, **{key: variant}, **config)
     return STRATEGIES.create(name, space=space, **config)
 
 
@@ -33,8 +43,18 @@ def strategy_names() -> list[str]:
     return STRATEGIES.names()
 
 
+_BUILTINS = ("_random", "_evolution", "_local", "_bananas", "_bo", "_optuna", "_reinforce", "_gc")
+
+
 def _load_builtins() -> None:
-    from archsmith.strategies import _evolution, _random  # noqa: F401
+    import importlib
+
+    for mod in _BUILTINS:
+        try:
+            importlib.import_module(f"archsmith.strategies.{mod}")
+        except ModuleNotFoundError as e:  # a module not written yet / optional extra
+            if e.name != f"archsmith.strategies.{mod}":
+                raise
 
 
 __all__ = ["STRATEGIES", "Strategy", "TrialRecord", "create_strategy", "strategy_names"]

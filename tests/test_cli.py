@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from archsmith.cli import app
+
+runner = CliRunner()
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    res = runner.invoke(app, list(args))
+    return res.exit_code, res.output
+
+
+def test_listings() -> None:
+    for cmd, name in [("spaces", "nb201"), ("strategies", "evolution"),
+                      ("datasets", "mnist1d")]:
+        code, out = _invoke(cmd)
+        assert code == 0 and name in out
+
+
+def test_benchmark_search_show_json(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code, text = _invoke("search", "--benchmark", "nb201/cifar10", "--strategy", "evolution",
+                         "--budget", "200", "--out", str(out))
+    assert code == 0, text
+    code, text = _invoke("show", str(out), "--json")
+    assert code == 0
+    data = json.loads(text)
+    assert set(data) == {"config", "trials", "best"}
+    assert len(data["trials"]) == 200
+    t = data["trials"][0]
+    assert {"number", "state", "hash", "arch", "metrics", "error"} <= set(t)
+    assert data["best"]["metrics"]["val_acc"] == max(
+        x["metrics"]["val_acc"] for x in data["trials"] if x["state"] == "complete")
+    code, text = _invoke("show", str(out))
+    assert code == 0 and "val_acc" in text
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--space", "mpl", "--budget", "1"], "Valid space names"),
+    (["--strategy", "evolve", "--budget", "1"], "Valid strategy names"),
+    (["--data", "nosuch", "--budget", "1"], "nosuch"),
+    (["--data", "missing.csv", "--budget", "1"], "missing.csv"),
+    (["--benchmark", "nb201/cifar11", "--budget", "1"], "Valid benchmark names"),
+    (["--budget", "0"], "budget must be at least 1"),
+    (["--space", "nb201", "--data", "mnist1d", "--budget", "1"], "cnn"),
+    (["--evaluator", "nofile.py:f", "--space", "mlp", "--budget", "1"], "nofile.py"),
+])
+def test_bad_input_exit_2_without_traceback(tmp_path: Path, args: list[str],
+                                            needle: str) -> None:
+    code, text = _invoke("search", *args, "--out", str(tmp_path / "o"))
+    assert code == 2, text
+    assert needle in text and "Traceback" not in text
+
+
+def test_folder_of_another_search_is_refused(tmp_path: Path) -> None:
+    out = str(tmp_path / "o")
+    assert _invoke("search", "--benchmark", "nb201/cifar10", "--budget", "3", "--out", out)[0] == 0
+    before = (tmp_path / "o" / "archsmith.db").read_bytes()
+    code, text = _invoke("search", "--benchmark", "nb201/cifar100", "--budget", "3",
+                         "--out", out)
+    assert code == 2 and "different search" in text
+    assert _invoke("show", out, "--json")[0] == 0
+    assert len(before) > 0
+
+
+def test_user_evaluator_without_objective(tmp_path: Path) -> None:
+    f = tmp_path / "ev.py"
+    f.write_text("def fn(arch, budget):\n    return {'score': 1.0}\n")
+    code, text = _invoke("search", "--evaluator", f"{f}:fn", "--space", "mlp", "--budget", "2",
+                         "--out", str(tmp_path / "o"))
+    assert code == 0
+    data = json.loads(_invoke("show", str(tmp_path / "o"), "--json")[1])
+    assert all(t["state"] == "failed" and "val_acc" in t["error"] for t in data["trials"])
+
+
+def _count_complete(db: Path) -> int:
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        n = con.execute(
+            "select count(*) from archsmith_trials where state='complete'").fetchone()[0]
+        con.close()
+        return int(n)
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_kill9_then_resume_loses_nothing(tmp_path: Path) -> None:
+    ev = tmp_path / "slow.py"
+    ev.write_text(
+        "import time\n"
+        "def fn(arch, budget):\n"
+        "    time.sleep(0.15)\n"
+        "    return {'val_acc': float(len(str(arch['decisions'])) % 97)}\n"
+    )
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "archsmith", "search", "--space", "mlp", "--evaluator",
+           f"{ev}:fn", "--strategy", "evolution", "--budget", "30", "--seed", "5",
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while _count_complete(out / "archsmith.db") < 8 and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = json.loads(_invoke("show", str(out), "--json")[1])["trials"]
+    done_before = [t for t in before if t["state"] == "complete"]
+    assert 8 <= len(done_before) < 30
+    code, text = _invoke("resume", str(out))
+    assert code == 0, text
+    after = json.loads(_invoke("show", str(out), "--json")[1])["trials"]
+    assert len(after) == 30 and all(t["state"] == "complete" for t in after)
+    assert [t["number"] for t in after] == list(range(30))
+    by_num = {t["number"]: t for t in after}
+    for t in done_before:
+        assert by_num[t["number"]]["arch"] == t["arch"]
+        assert by_num[t["number"]]["metrics"] == t["metrics"]
