@@ -70,7 +70,7 @@ def _fmt(v: Any) -> str:
 class _ProgressView:
     """Rich progress bar fed by the search's progress events."""
 
-    def __init__(self, budget: int, objective: str) -> None:
+    def __init__(self, budget: int, objective: str, verbose: bool = True) -> None:
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
@@ -84,6 +84,8 @@ class _ProgressView:
         )
         self.task = self.progress.add_task("searching", total=budget, best="–")
         self.objective = objective
+        self.verbose = verbose
+        self.last_best: Any = None
 
     def __call__(self, ev: dict[str, Any]) -> None:
         p = self.progress
@@ -96,7 +98,11 @@ class _ProgressView:
                                    if ev["rerun"] else ""))
         elif ev["event"] == "trial":
             rec = ev["record"]
-            if rec.state == "complete":
+            improved = ev.get("best") is not None and ev["best"] != self.last_best
+            self.last_best = ev.get("best")
+            if rec.state == "complete" and not (self.verbose or improved):
+                pass
+            elif rec.state == "complete":
                 val = _fmt(rec.metrics.get(self.objective))
                 note = " (duplicate: answered from storage)" if ev["cached"] else ""
                 p.console.print(f"trial {rec.number:>3}  [green]complete[/] "
@@ -105,12 +111,13 @@ class _ProgressView:
                 p.console.print(f"trial {rec.number:>3}  [red]failed[/]   {ev['error']}")
             p.update(self.task, completed=ev["done"], best=best)
         elif ev["event"] == "final":
-            p.update(self.task, description="retraining best")
+            p.update(self.task, description="retraining best" if self.verbose else "finishing")
 
 
 def _run_search(search: Any) -> None:
     """Runs a search with a progress bar; SIGTERM and Ctrl-C stop it cleanly."""
-    view = _ProgressView(search.config.budget, search.objective)
+    view = _ProgressView(search.config.budget, search.objective,
+                         verbose=search.config.source == "data")
 
     def on_term(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
@@ -140,7 +147,7 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
     if best:
         obj = best["objective"]
         console.print(f"best: trial {best['number']}  {obj}={_fmt(best['metrics'].get(obj))}")
-        console.print(f"      {json.dumps(best['arch']['decisions'])}")
+        console.print(f"      {' '.join(f'{k}={v}' for k, v in best['arch']['decisions'].items())}")
         if "final" in best:
             fm = best["final"]
             console.print(
@@ -277,11 +284,11 @@ def show(
     for k in extra:
         table.add_column(k, justify="right")
     table.add_column("architecture")
+    describe = _arch_describer(cfg)
     for rank, t in enumerate(done[:top], 1):
-        arch = json.dumps(t["arch"]["decisions"])
         table.add_row(str(rank), str(t["number"]), _fmt(t["metrics"][obj]),
                       *(_fmt(t["metrics"].get(k, "")) for k in extra),
-                      arch if len(arch) < 90 else arch[:87] + "...")
+                      describe(t["arch"]))
     console.print(table)
     failed = [t for t in trials if t["state"] == "failed"]
     for t in failed[:5]:
@@ -289,6 +296,28 @@ def show(
     if best and "final" in best:
         console.print("best retrained: " + ", ".join(
             f"{k}={_fmt(v)}" for k, v in best["final"].items()))
+
+
+def _arch_describer(cfg: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
+    """Compact architecture text, using the space's own summary when it can be built."""
+
+    def plain(arch: dict[str, Any]) -> str:
+        return " ".join(f"{k}={v}" for k, v in arch["decisions"].items())
+
+    try:
+        from archsmith.space import create_space
+
+        space = create_space(cfg["space"], **(cfg.get("space_config") or {}))
+    except Exception:  # custom or changed spaces: fall back to the stored values
+        return plain
+
+    def rich(arch: dict[str, Any]) -> str:
+        try:
+            return space.summary(space.from_dict(arch))
+        except Exception:
+            return plain(arch)
+
+    return rich
 
 
 @app.command("export")

