@@ -24,7 +24,7 @@ def bench() -> BenchmarkEvaluator:
 
 
 def test_names_and_protocol(bench: BenchmarkEvaluator) -> None:
-    assert benchmark_names() == ["nb201/cifar10", "nb201/cifar100", "nb201/imagenet16-120"]
+    assert {"nb201/cifar10", "nb201/cifar100", "nb201/imagenet16-120"} <= set(benchmark_names())
     assert isinstance(bench, Evaluator)
     assert bench.default_objective == "val_acc" and bench.space_name == "nb201"
     assert isinstance(bench.default_space(), NB201Space)

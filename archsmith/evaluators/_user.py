@@ -1,0 +1,227 @@
+"""Evaluates architectures with a function from the user's own Python file."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import numbers
+import re
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archsmith.errors import ConfigError
+from archsmith.evaluators._base import EvalResult
+
+if TYPE_CHECKING:
+    from archsmith.space import Architecture, SearchSpace
+
+__all__ = ["UserEvaluator"]
+
+
+def _parse(spec: str) -> tuple[Path, str]:
+    path, sep, func = spec.rpartition(":") if isinstance(spec, str) else ("", "", "")
+    if not sep or not func.isidentifier() or not path:
+        raise ConfigError(
+            f"User evaluator {spec!r} must be written as 'path/to/file.py:function', naming "
+            "a Python file and the function in it that evaluates an architecture."
+        )
+    return Path(path), func
+
+
+def _as_number(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (incl. NumPy/torch scalars)."""
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if getattr(value, "shape", None) == () and callable(getattr(value, "item", None)):
+        try:
+            v = value.item()
+        except Exception:
+            return None
+        return float(v) if isinstance(v, numbers.Real) else None
+    return None
+
+
+class UserEvaluator:
+    """Calls ``function(arch_dict, budget)`` from a user file and returns its metrics.
+
+    The function receives ``arch.to_dict()`` (``{"space": ..., "decisions": {...}}``)
+    and the budget (``None`` or e.g. a number of epochs) and returns a dict of numeric
+    metrics that includes the objective. Exceptions, non-numeric values and a missing
+    or non-finite objective become failed results. The cost is the call's wall time.
+
+    The file is imported when the evaluator is created (to check the function) and
+    again lazily after unpickling, e.g. in a worker process; its folder is on
+    ``sys.path`` while it is imported, so it can import modules next to it.
+
+    Args:
+        spec: ``"path/to/file.py:function"``.
+        objective: Name of the metric searched by default.
+
+    Raises:
+        ConfigError: The spec is malformed, the file is missing, is not a ``.py`` file or
+            cannot be imported, or the function is missing or not callable.
+    """
+
+    def __init__(self, spec: str, objective: str = "val_acc") -> None:
+        if not isinstance(objective, str) or not objective:
+            raise ConfigError(f"objective must be a non-empty metric name, got {objective!r}.")
+        path, func = _parse(spec)
+        if not path.is_file():
+            raise ConfigError(
+                f"User evaluator file {str(path)!r} does not exist (from {spec!r}); give the "
+                "path of a Python file, relative to the working directory or absolute."
+            )
+        if path.suffix != ".py":
+            raise ConfigError(
+                f"User evaluator file {str(path)!r} is not a Python file; it must end in .py."
+            )
+        self.spec = spec
+        self.path = str(path.resolve())
+        self.function = func
+        self.objective = objective
+        self.default_objective = objective
+        self._fn: Callable[..., Any] | None = None
+        self._load()
+
+    # -- loading ------------------------------------------------------------------------
+    def _module_name(self) -> str:
+        stem = re.sub(r"\W", "_", Path(self.path).stem)
+        return f"archsmith_user_{stem}_{hashlib.sha1(self.path.encode()).hexdigest()[:10]}"
+
+    def _load(self) -> Callable[..., Any]:
+        if self._fn is not None:
+            return self._fn
+        name = self._module_name()
+        mod_spec = importlib.util.spec_from_file_location(name, self.path)
+        if mod_spec is None or mod_spec.loader is None:
+            raise ConfigError(f"Cannot import {self.path!r} as a Python module.")
+        module = importlib.util.module_from_spec(mod_spec)
+        sys.modules[name] = module
+        folder = str(Path(self.path).parent)
+        sys.path.insert(0, folder)
+        try:
+            mod_spec.loader.exec_module(module)
+        except BaseException as e:
+            sys.modules.pop(name, None)
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            raise ConfigError(
+                f"Importing the user evaluator file {self.path!r} failed: "
+                f"{type(e).__name__}: {e}{self._where(e)}. Fix the file and try again."
+            ) from None
+        finally:
+            if folder in sys.path:
+                sys.path.remove(folder)
+        fn = getattr(module, self.function, None)
+        if fn is None or not callable(fn):
+            found = self._callables(module)
+            what = "is not callable" if fn is not None else "is not defined"
+            raise ConfigError(
+                f"{self.function!r} {what} in {self.path!r}. Callables defined there: "
+                f"{', '.join(found) or '(none)'}; write the spec as 'file.py:function'."
+            )
+        try:
+            inspect.signature(fn).bind(None, None)
+        except TypeError:
+            raise ConfigError(
+                f"{self.function!r} in {self.path!r} must accept two arguments "
+                "(arch: dict, budget); e.g. `def evaluate(arch, budget=None): ...`."
+            ) from None
+        except ValueError:  # no signature available (builtins): trust it
+            pass
+        self._fn = fn
+        return fn
+
+    @staticmethod
+    def _callables(module: types.ModuleType) -> list[str]:
+        return sorted(
+            n for n, v in vars(module).items()
+            if callable(v) and not n.startswith("_")
+            and getattr(v, "__module__", None) == module.__name__
+        )
+
+    def _where(self, e: BaseException) -> str:
+        """`` (file.py, line N, in func)`` for the last frame of ``e`` in the user's file."""
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if f.filename and Path(f.filename).resolve() == Path(self.path)]
+        if not frames:
+            return ""
+        return f" ({Path(self.path).name}, line {frames[-1].lineno}, in {frames[-1].name})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_fn"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    # -- protocol -----------------------------------------------------------------------
+    def check_space(self, space: SearchSpace) -> None:
+        """Any space is accepted: the user function decides what it can evaluate."""
+
+    def evaluate(self, arch: Architecture, budget: int | None = None) -> EvalResult:
+        """Calls the user function on ``arch.to_dict()`` and ``budget``.
+
+        Example:
+            >>> import pathlib, tempfile
+            >>> f = pathlib.Path(tempfile.mkdtemp()) / "score.py"
+            >>> _ = f.write_text("def score(arch, budget):\\n    return {'val_acc': 1.0}\\n")
+            >>> from archsmith.space import Decision, SearchSpace
+            >>> class One(SearchSpace):
+            ...     name = "one"
+            ...     def _decisions(self):
+            ...         return [Decision("d", (1, 2))]
+            >>> UserEvaluator(f"{f}:score").evaluate(One().make({"d": 2})).metrics
+            {'val_acc': 1.0}
+        """
+        fn = self._load()
+        arch_dict = arch.to_dict()
+        start = time.perf_counter()
+        try:
+            result = fn(arch_dict, budget)
+        except (Exception, SystemExit) as e:
+            text = " ".join(str(e).split())
+            return EvalResult.failure(
+                f"{type(e).__name__}: {text}{self._where(e)}", cost=time.perf_counter() - start
+            )
+        cost = time.perf_counter() - start
+        if not isinstance(result, Mapping):
+            return EvalResult.failure(
+                f"{self.function}() returned {type(result).__name__}, but it must return a "
+                f"dict of numeric metrics such as {{{self.objective!r}: 0.9}}", cost=cost,
+            )
+        metrics: dict[str, float] = {}
+        for key, value in result.items():
+            if not isinstance(key, str):
+                return EvalResult.failure(
+                    f"{self.function}() returned a metric with a non-string name {key!r}; "
+                    "use metric names such as 'val_acc'", cost=cost,
+                )
+            number = _as_number(value)
+            if number is None:
+                return EvalResult.failure(
+                    f"{self.function}() returned a non-numeric metric {key!r}: {value!r} "
+                    f"({type(value).__name__}); metric values must be numbers", cost=cost,
+                )
+            metrics[key] = number
+        return EvalResult(metrics=metrics, cost=cost).check_objective(self.objective)
+
+    def describe(self) -> dict[str, Any]:
+        """The spec, objective and a sha256 fingerprint of the file's contents."""
+        try:
+            digest = hashlib.sha256(Path(self.path).read_bytes()).hexdigest()
+        except OSError:
+            digest = None
+        return {"kind": "user", "spec": self.spec, "path": self.path,
+                "function": self.function, "objective": self.objective, "sha256": digest}
+
+    def __repr__(self) -> str:
+        return f"UserEvaluator({self.spec!r}, objective={self.objective!r})"
+
