@@ -220,7 +220,7 @@ def search(
 
 #: Settings of the demo search (``archsmith search`` with no options).
 DEMO: dict[str, Any] = {"space": "cnn", "data": "digits", "strategy": "evolution",
-                        "budget": 16, "epochs": 4,
+                        "budget": 12, "epochs": 3,
                         "strategy_config": {"population_size": 8, "sample_size": 3}}
 
 
@@ -361,12 +361,12 @@ def strategies() -> None:
 @app.command()
 def datasets() -> None:
     """List the built-in datasets and tabular benchmarks."""
-    from archsmith.evaluators._benchmark import BENCHMARKS
-    from archsmith.evaluators._data import DATASETS
+    from archsmith.evaluators._benchmark import BENCHMARKS, benchmark_names
+    from archsmith.evaluators._data import DATASETS, dataset_names
 
     _listing("datasets (or a .npz / .csv[:target] file, or an image folder)",
-             DATASETS.names(), DATASETS.help)
-    _listing("tabular benchmarks (--benchmark)", BENCHMARKS.names(), BENCHMARKS.help)
+             dataset_names(), DATASETS.help)
+    _listing("tabular benchmarks (--benchmark)", benchmark_names(), BENCHMARKS.help)
 
 
 def main() -> None:

@@ -107,8 +107,14 @@ class Search:
         executor: Executor | None = None,
     ) -> None:
         self.out = Path(out)
-        self.space = space if space is not None else _build_space(config)
         self.evaluator = evaluator if evaluator is not None else build_evaluator(config)
+        if space is None and config.benchmark and not config.space_config:
+            # a tabular benchmark knows its space's settings (e.g. nbgraph/proteins' ops)
+            default_space = getattr(self.evaluator, "default_space", None)
+            candidate = default_space() if callable(default_space) else None
+            if candidate is not None and candidate.name == config.space:
+                space = candidate
+        self.space = space if space is not None else _build_space(config)
         self.evaluator.check_space(self.space)
         self.objective = config.objective or self.evaluator.default_objective
         self.direction = config.resolved_direction(self.objective)
@@ -118,7 +124,7 @@ class Search:
             objective=self.objective,
             direction=self.direction,
             epochs=config.epochs or (5 if config.source == "data" else None),
-            space_config=config.space_config or (self.space.config() if space is None else {}),
+            space_config=config.space_config or self.space.config(),
         )
         self.strategy = _build_strategy(config, self.space)
         self.executor: Executor = executor if executor is not None else InlineExecutor()

@@ -245,9 +245,16 @@ def create_benchmark(name: str) -> BenchmarkEvaluator:
     Raises:
         UnknownNameError: ``name`` is unknown; the message lists the valid names.
     """
+    _load_builtins()
     return BENCHMARKS.create(name)
 
 
 def benchmark_names() -> list[str]:
     """Names of the tabular benchmarks, e.g. ``["nb201/cifar10", ...]``."""
+    _load_builtins()
     return BENCHMARKS.names()
+
+
+def _load_builtins() -> None:
+    """Registers the benchmarks of other modules (imported lazily: they import this one)."""
+    from archsmith.evaluators import _nbgraph  # noqa: F401

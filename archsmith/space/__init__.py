@@ -35,7 +35,7 @@ def space_names() -> list[str]:
 
 
 def _load_builtins() -> None:
-    from archsmith.space import _cnn, _custom, _mlp, _nb201  # noqa: F401
+    from archsmith.space import _cnn, _custom, _mlp, _nb201, _nbgraph  # noqa: F401
 
 
 __all__ = [
