@@ -55,6 +55,11 @@ class SearchConfig:
         trial_timeout: Seconds after which a trial is stopped and marked failed.
         name: Name of the search inside its storage.
         export: Retrain and export the best network at the end.
+        workers: Trials evaluated at once.
+        executor: ``inline``, ``process`` or ``ray`` (default: ``inline`` for one worker,
+            ``process`` for more).
+        max_retries: Times a failed trial is re-run before its failure is final.
+        ray_address: Address of an existing Ray cluster (``ray`` executor).
 
     Example:
         >>> cfg = SearchConfig.from_dict({"space": "mlp", "data": "digits", "budget": 3})
@@ -79,9 +84,14 @@ class SearchConfig:
     trial_timeout: float | None = None
     name: str = "default"
     export: bool = True
+    workers: int = 1
+    executor: str | None = None
+    max_retries: int = 0
+    ray_address: str | None = None
 
     #: Keys that do not change which trials a search makes (may differ on resume).
-    RUNTIME_KEYS = ("budget", "trial_timeout", "export", "final_epochs")
+    RUNTIME_KEYS = ("budget", "trial_timeout", "export", "final_epochs", "workers", "executor",
+                    "max_retries", "ray_address")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -93,12 +103,16 @@ class SearchConfig:
             raise ConfigError(
                 f"Give only one of data, benchmark and evaluator (got {', '.join(sources)})."
             )
-        for key in ("budget", "seed"):
+        for key in ("budget", "seed", "workers", "max_retries"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ConfigError(f"{key} must be an integer, got {v!r}.")
         if self.budget < 1:
             raise ConfigError(f"budget must be at least 1 trial, got {self.budget}.")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self.workers}.")
+        if self.max_retries < 0:
+            raise ConfigError(f"max_retries must be 0 or more, got {self.max_retries}.")
         for key in ("epochs", "final_epochs"):
             v = getattr(self, key)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):

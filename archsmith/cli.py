@@ -185,6 +185,10 @@ def search(
     final_epochs: Annotated[int | None, typer.Option(help="Epochs of the final retraining.")] = None,
     export: Annotated[bool | None, typer.Option(
         "--export/--no-export", help="Retrain and export the best network.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Trials evaluated at once.")] = None,
+    executor: Annotated[str | None, typer.Option(help="inline, process or ray.")] = None,
+    max_retries: Annotated[int | None, typer.Option(help="Re-runs of a failed trial.")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster.")] = None,
 ) -> None:
     """Search architectures. With no options, runs the demo (a CNN search on digits)."""
     from archsmith._config import SearchConfig
@@ -194,7 +198,8 @@ def search(
         "space": space, "data": data, "benchmark": benchmark, "evaluator": evaluator,
         "strategy": strategy, "budget": budget, "epochs": epochs, "seed": seed,
         "objective": objective, "direction": direction, "trial_timeout": trial_timeout,
-        "name": name, "final_epochs": final_epochs, "export": export,
+        "name": name, "final_epochs": final_epochs, "export": export, "workers": workers,
+        "executor": executor, "max_retries": max_retries, "ray_address": ray_address,
     }
     settings: dict[str, Any] = SearchConfig.from_toml(config) if config else {}
     demo = config is None and all(v is None for v in flags.values())
@@ -230,11 +235,13 @@ def resume(
     out: Annotated[Path, typer.Argument(help="Output folder of the search.")],
     budget: Annotated[int | None, typer.Option(help="New (larger) budget.")] = None,
     storage: Annotated[str | None, typer.Option(help="SQLAlchemy URL if moved.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Trials evaluated at once.")] = None,
+    executor: Annotated[str | None, typer.Option(help="inline, process or ray.")] = None,
 ) -> None:
     """Continue a stopped or killed search to its budget."""
     from archsmith.search import Search
 
-    s = Search.resume(out, budget=budget, storage=storage)
+    s = Search.resume(out, budget=budget, storage=storage, workers=workers, executor=executor)
     console.print(f"resuming {out}")
     _run_search(s)
 

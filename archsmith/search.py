@@ -29,7 +29,6 @@ import numpy as np
 from archsmith._config import SearchConfig
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult
-from archsmith.executors import InlineExecutor
 from archsmith.store import Store, TrialRow, sqlite_url
 from archsmith.strategies import TrialRecord, create_strategy
 
@@ -94,6 +93,7 @@ class Search:
         storage: SQLAlchemy URL; default SQLite at ``out/archsmith.db``.
         space: A space object to use instead of ``config.space`` (custom spaces).
         evaluator: An evaluator object to use instead of the one ``config`` names.
+        executor: An executor object to use instead of the one ``config`` names.
     """
 
     def __init__(
@@ -127,7 +127,13 @@ class Search:
             space_config=config.space_config or self.space.config(),
         )
         self.strategy = _build_strategy(config, self.space)
-        self.executor: Executor = executor if executor is not None else InlineExecutor()
+        if executor is None:
+            from archsmith.executors import create_executor
+
+            name = config.executor or ("inline" if config.workers == 1 else "process")
+            opts = {"address": config.ray_address} if name == "ray" and config.ray_address else {}
+            executor = create_executor(name, workers=config.workers, **opts)
+        self.executor: Executor = executor
         self._storage_url = storage
         self._store: Store | None = None
         self._search_id: int | None = None
@@ -213,6 +219,7 @@ class Search:
                 self._done_by_hash[r.hash] = r
         free = [n for n in range(cfg.budget) if n not in finished]
         running: dict[int, TrialRecord] = {}
+        attempts: dict[int, int] = {}
         t_start = time.perf_counter()
         self._emit(progress, "start", done=len(finished), rerun=rerun,
                    history=list(finished.values()))
@@ -238,6 +245,13 @@ class Search:
                 if running:
                     for number, res in executor.wait():
                         res = res.check_objective(self.objective)
+                        if not res.ok and attempts.get(number, 0) < cfg.max_retries:
+                            attempts[number] = attempts.get(number, 0) + 1
+                            self._emit(progress, "retry", number=number, error=res.error,
+                                       attempt=attempts[number])
+                            executor.submit(number, self.evaluator, running[number].arch,
+                                            cfg.epochs, cfg.trial_timeout)
+                            continue
                         self._finish(number, running.pop(number), res, None,
                                      finished, told, progress, t_start)
         except KeyboardInterrupt:
@@ -245,6 +259,8 @@ class Search:
             store.drop_running(sid)
             store.set_status(sid, "stopped")
             raise
+        finally:
+            executor.close()
         if len(finished) < cfg.budget:
             store.set_status(sid, "stopped")
             return self.summary()
@@ -353,7 +369,7 @@ class Search:
     def resume(
         cls, out: str | Path, *, budget: int | None = None, storage: str | None = None,
         space: SearchSpace | None = None, evaluator: Evaluator | None = None,
-        name: str | None = None,
+        name: str | None = None, workers: int | None = None, executor: str | None = None,
     ) -> Search:
         """Re-creates the search stored in ``out`` (optionally with a larger budget)."""
         out = Path(out)
@@ -367,6 +383,10 @@ class Search:
         data = {k: v for k, v in row.config.items() if k != "evaluator_info"}
         if budget is not None:
             data["budget"] = budget
+        if workers is not None:
+            data["workers"] = workers
+        if executor is not None:
+            data["executor"] = executor
         cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
         store.close()
         return cls(cfg, out, storage=url, space=space, evaluator=evaluator)

@@ -125,3 +125,24 @@ def test_same_search_again_continues_with_larger_budget(tmp_path: Path) -> None:
 def test_resume_needs_a_search_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="holds no archsmith search"):
         Search.resume(tmp_path)
+
+
+class _Flaky(ToyEvaluator):
+    """Fails the first attempt of every architecture, then succeeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def evaluate(self, arch, budget=None):  # type: ignore[no-untyped-def]
+        if arch.hash not in self.seen:
+            self.seen.add(arch.hash)
+            raise RuntimeError("transient")
+        return super().evaluate(arch, budget)
+
+
+def test_max_retries(tmp_path: Path) -> None:
+    _, summary = _run(tmp_path / "r", budget=6, evaluator=_Flaky(), max_retries=1)
+    assert summary["complete"] == 6
+    _, summary = _run(tmp_path / "n", budget=6, evaluator=_Flaky())
+    assert summary["failed"] == 6

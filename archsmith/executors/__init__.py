@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from archsmith.executors._inline import InlineExecutor, TrialTimeout, safe_evaluate
 
@@ -10,7 +10,47 @@ if TYPE_CHECKING:
     from archsmith.evaluators._base import EvalResult, Evaluator
     from archsmith.space import Architecture
 
-__all__ = ["Executor", "InlineExecutor", "TrialTimeout", "safe_evaluate"]
+__all__ = ["Executor", "InlineExecutor", "TrialTimeout", "create_executor", "executor_names",
+           "safe_evaluate"]
+
+_EXECUTORS = {
+    "inline": ("archsmith.executors._inline", "InlineExecutor"),
+    "process": ("archsmith.executors._process", "ProcessExecutor"),
+    "ray": ("archsmith.executors._ray", "RayExecutor"),
+}
+
+
+def executor_names() -> list[str]:
+    """Names accepted by :func:`create_executor`."""
+    return list(_EXECUTORS)
+
+
+def create_executor(name: str, workers: int = 1, **options: Any) -> Executor:
+    """Creates executor ``name`` with ``workers`` parallel evaluations.
+
+    Args:
+        name: ``inline`` (in the driver's process, one at a time), ``process`` (worker
+            processes) or ``ray`` (Ray tasks; extra ``archsmith[ray]``).
+        workers: Number of trials evaluated at once.
+        **options: Executor-specific options (e.g. ``address`` for Ray).
+    """
+    import importlib
+
+    from archsmith.errors import ConfigError, UnknownNameError
+
+    if name not in _EXECUTORS:
+        raise UnknownNameError("executor", name, executor_names())
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}.")
+    if name == "inline":
+        if workers != 1:
+            raise ConfigError(
+                "The inline executor runs one trial at a time; use --executor process "
+                f"(or ray) for --workers {workers}."
+            )
+        return InlineExecutor()
+    module, cls = _EXECUTORS[name]
+    return getattr(importlib.import_module(module), cls)(workers=workers, **options)  # type: ignore[no-any-return]
 
 
 class Executor(Protocol):
