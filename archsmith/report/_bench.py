@@ -1,0 +1,469 @@
+"""The benchmark harness behind ``archsmith bench``.
+
+Every strategy runs for ``seeds`` seeds (``0 … seeds-1``, shared across strategies) on
+a tabular benchmark, each run through the real search driver
+(:class:`archsmith.search.Search` with in-memory SQLite storage), so the harness
+measures exactly what users get: duplicate proposals count as queries, failures count
+and the per-trial random generators are the driver's. ``best_so_far`` at query ``q``
+is the best objective (respecting its direction) among trials ``0 … q-1``.
+
+Runs are independent jobs; with ``workers > 1`` they run in ``spawn``-ed processes.
+Results do not depend on the number of workers (every job runs with one torch thread).
+
+Example (a few seconds, so not run as a doctest):
+    >>> from archsmith.report import run_bench
+    >>> res = run_bench("nb201", "nb201/cifar10", ["random", "evolution"],
+    ...                 budget=100, seeds=20, out="bench-out", workers=2)  # doctest: +SKIP
+    >>> res["strategies"]["evolution"]["at"]["100%"]["mean"]  # doctest: +SKIP
+    91.51...
+    >>> checkpoint_queries(100)
+    {'10%': 10, '25%': 25, '50%': 50, '100%': 100}
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import functools
+import json
+import math
+import multiprocessing as mp
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import numpy as np
+
+from archsmith.errors import ConfigError
+
+__all__ = [
+    "CHECKPOINTS", "REFERENCES", "ProgressCallback", "best_so_far", "checkpoint_queries",
+    "run_bench",
+]
+
+#: Fractions of the budget at which summary.md reports mean ± standard error.
+CHECKPOINTS: tuple[int, ...] = (10, 25, 50, 100)
+#: Strategies whose full-budget mean level the other strategies are timed against.
+REFERENCES: tuple[str, ...] = ("evolution", "optuna:tpe")
+
+#: ``progress(description, completed_queries, total_queries)``.
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One (strategy, seed) run; names and plain configs only, so it pickles."""
+
+    space: str
+    benchmark: str
+    strategy: str
+    seed: int
+    budget: int
+    strategy_config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.strategy} seed {self.seed}"
+
+
+@dataclass
+class _JobResult:
+    curve: list[float]
+    seconds: float
+    strategy_seconds: float
+    failed: int
+    duplicates: int
+
+
+# -- running one job -----------------------------------------------------------------------
+def _make_search(job: _Job, out: str | Path) -> Any:
+    from archsmith.search import Search, SearchConfig
+
+    cfg = SearchConfig(
+        space=job.space, benchmark=job.benchmark, strategy=job.strategy,
+        strategy_config=dict(job.strategy_config), budget=job.budget, seed=job.seed,
+        export=False, name="bench",
+    )
+    return Search(cfg, out=out, storage="sqlite://")
+
+
+def _run_job(job: _Job, report: Callable[[], None] | None = None) -> _JobResult:
+    """Runs one search and returns its best-so-far curve and timings."""
+    with tempfile.TemporaryDirectory(prefix="archsmith-bench-") as tmp:
+        search = _make_search(job, tmp)
+        strategy = search.strategy
+        spent = [0.0]
+
+        def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                t0 = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    spent[0] += time.perf_counter() - t0
+
+            return wrapper
+
+        # instance attributes: the class, its state_dict and its behaviour are untouched
+        strategy.ask = timed(strategy.ask)
+        strategy.tell = timed(strategy.tell)
+
+        def on_event(event: dict[str, Any]) -> None:
+            if report is not None and event.get("event") == "trial":
+                report()
+
+        t0 = time.perf_counter()
+        search.run(progress=on_event)
+        seconds = time.perf_counter() - t0
+        assert search._store is not None and search._search_id is not None
+        rows = search._store.trials(search._search_id)
+        search._store.close()
+    if [r.number for r in rows] != list(range(job.budget)):
+        raise RuntimeError(f"{job.label}: the search stopped before its budget of {job.budget}.")
+    values = [
+        float(r.metrics[search.objective])
+        if r.state == "complete" and search.objective in r.metrics else math.nan
+        for r in rows
+    ]
+    return _JobResult(
+        curve=best_so_far(values, search.direction),
+        seconds=seconds,
+        strategy_seconds=spent[0],
+        failed=sum(r.state == "failed" for r in rows),
+        duplicates=sum(r.cached_from is not None for r in rows),
+    )
+
+
+def best_so_far(values: list[float], direction: str = "max") -> list[float]:
+    """Running best of ``values``; NaN (failed trials) is skipped, NaN until a success.
+
+    Example:
+        >>> best_so_far([1.0, float("nan"), 3.0, 2.0])
+        [1.0, 1.0, 3.0, 3.0]
+        >>> best_so_far([float("nan"), 5.0, 4.0], "min")
+        [nan, 5.0, 4.0]
+    """
+    out: list[float] = []
+    best = math.nan
+    for v in values:
+        if not math.isnan(v) and (
+            math.isnan(best) or (v > best if direction == "max" else v < best)
+        ):
+            best = v
+        out.append(best)
+    return out
+
+
+_QUEUE: Any = None
+
+
+def _init_worker(queue: Any) -> None:
+    """Pool initializer: one torch thread per process, progress queue as a global."""
+    global _QUEUE
+    import torch
+
+    torch.set_num_threads(1)
+    _QUEUE = queue
+
+
+def _pool_job(job: _Job) -> _JobResult:
+    queue = _QUEUE
+    report = None if queue is None else (lambda: queue.put(job.label))
+    return _run_job(job, report)
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# -- running all jobs ----------------------------------------------------------------------
+def _run_jobs(
+    jobs: list[_Job], workers: int, progress: ProgressCallback | None
+) -> dict[tuple[str, int], _JobResult]:
+    total = sum(j.budget for j in jobs)
+    done = [0]
+
+    def tick(label: str) -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(label, min(done[0], total), total)
+
+    results: dict[tuple[str, int], _JobResult] = {}
+    if workers <= 1 or len(jobs) <= 1:
+        with _one_torch_thread():
+            for job in jobs:
+                try:
+                    results[job.strategy, job.seed] = _run_job(
+                        job, functools.partial(tick, job.label)
+                    )
+                except Exception as e:
+                    e.add_note(f"while running {job.label} of the benchmark")
+                    raise
+        return results
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue() if progress is not None else None
+
+    def drain() -> None:
+        while queue is not None:
+            try:
+                tick(queue.get_nowait())
+            except Empty:
+                return
+
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)), mp_context=ctx,
+        initializer=_init_worker, initargs=(queue,),
+    ) as pool:
+        futures: dict[Future[_JobResult], _Job] = {pool.submit(_pool_job, j): j for j in jobs}
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                drain()
+                for fut in finished:
+                    job = futures[fut]
+                    try:
+                        results[job.strategy, job.seed] = fut.result()
+                    except Exception as e:
+                        e.add_note(f"while running {job.label} of the benchmark")
+                        raise
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+    if progress is not None:
+        progress("done", total, total)
+    return results
+
+
+# -- statistics ----------------------------------------------------------------------------
+def _mean_sem(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard errors over the finite entries of ``matrix``."""
+    finite = np.isfinite(matrix)
+    n = finite.sum(axis=0)
+    safe = np.where(finite, matrix, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = safe.sum(axis=0) / n
+        var = (np.where(finite, (matrix - mean) ** 2, 0.0)).sum(axis=0) / (n - 1)
+        sem = np.sqrt(var / n)
+    return np.where(n > 0, mean, np.nan), np.where(n > 1, sem, np.nan)
+
+
+def _reaches(values: np.ndarray, level: float, direction: str) -> np.ndarray:
+    tol = 1e-9 * max(1.0, abs(level))
+    with np.errstate(invalid="ignore"):
+        return values >= level - tol if direction == "max" else values <= level + tol
+
+
+def _first_query(curve: np.ndarray, level: float, direction: str) -> int | None:
+    hit = np.flatnonzero(_reaches(curve, level, direction))
+    return int(hit[0]) + 1 if hit.size else None
+
+
+def checkpoint_queries(budget: int) -> dict[str, int]:
+    """Query numbers of the 10/25/50/100 % checkpoints (rounded up, at least 1).
+
+    Example:
+        >>> checkpoint_queries(100)
+        {'10%': 10, '25%': 25, '50%': 50, '100%': 100}
+        >>> checkpoint_queries(20)
+        {'10%': 2, '25%': 5, '50%': 10, '100%': 20}
+    """
+    return {f"{p}%": max(1, -(-p * budget // 100)) for p in CHECKPOINTS}
+
+
+def _summarise(
+    strategies: list[str], seeds: int, budget: int, direction: str,
+    results: dict[tuple[str, int], _JobResult],
+) -> tuple[dict[str, dict[str, Any]], dict[str, float], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    matrices: dict[str, np.ndarray] = {}
+    for s in strategies:
+        matrices[s] = np.array([results[s, k].curve for k in range(seeds)], dtype=float)
+        curves[s] = _mean_sem(matrices[s])
+    refs = {r: float(curves[r][0][-1]) for r in REFERENCES if r in curves}
+    stats: dict[str, dict[str, Any]] = {}
+    for s in strategies:
+        mean, sem = curves[s]
+        runs = [results[s, k] for k in range(seeds)]
+        secs = float(np.mean([r.seconds for r in runs]))
+        strat_secs = float(np.mean([r.strategy_seconds for r in runs]))
+        stats[s] = {
+            "at": {
+                key: {"query": q, "mean": _num(mean[q - 1]), "sem": _num(sem[q - 1])}
+                for key, q in checkpoint_queries(budget).items()
+            },
+            "queries_to_reach": {
+                r: _first_query(mean, lvl, direction) for r, lvl in refs.items()
+            },
+            "seeds_reaching": {
+                r: int(_reaches(matrices[s][:, -1], lvl, direction).sum())
+                for r, lvl in refs.items()
+            },
+            "seconds_per_run": secs,
+            "seconds_per_query": secs / budget,
+            "strategy_seconds_per_query": strat_secs / budget,
+            "failed_per_run": float(np.mean([r.failed for r in runs])),
+            "duplicates_per_run": float(np.mean([r.duplicates for r in runs])),
+        }
+    return stats, refs, curves
+
+
+def _num(x: float) -> float | None:
+    return None if not math.isfinite(float(x)) else float(x)
+
+
+# -- the entry point -----------------------------------------------------------------------
+def run_bench(
+    space: str,
+    benchmark: str,
+    strategies: list[str],
+    budget: int,
+    seeds: int,
+    out: str | Path,
+    workers: int = 1,
+    strategy_configs: dict[str, dict[str, Any]] | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Runs every strategy for ``seeds`` seeds and writes results, summary and plot.
+
+    Writes ``out/results.csv`` (``strategy,seed,query,best_so_far``), ``out/summary.md``
+    (mean ± standard error at 10/25/50/100 % of the budget, queries needed to reach the
+    full-budget mean level of ``evolution`` and ``optuna:tpe``, timings),
+    ``out/summary.json`` (the returned dict) and ``out/curves.png``.
+
+    Args:
+        space: Search-space name (``nb201``).
+        benchmark: Tabular benchmark name (``nb201/cifar10``).
+        strategies: Strategy names (any registered name, ``family:variant`` included).
+        budget: Queries per run (duplicates and failures included).
+        seeds: Number of seeds; seeds ``0 … seeds-1`` are shared by all strategies.
+        out: Output folder (created; existing result files are replaced).
+        workers: Parallel processes (``spawn``); results do not depend on it. Scripts
+            that call this with ``workers > 1`` need an ``if __name__ == "__main__":``
+            guard (spawned workers re-import the main module).
+        strategy_configs: Constructor arguments per strategy name.
+        progress: Called as ``progress(description, completed, total)`` with queries
+            finished over all runs.
+
+    Returns:
+        Summary dict: settings, ``optimum``, ``references`` (full-budget mean level of
+        each reference strategy), ``strategies`` (per strategy: ``at`` checkpoint →
+        ``{query, mean, sem}``, ``queries_to_reach`` / ``seeds_reaching`` per reference,
+        timings) , ``plot_backend`` and ``files``.
+
+    Raises:
+        UnknownNameError: A space, benchmark or strategy name is unknown (raised before
+            any run starts).
+        ConfigError: Another setting is invalid.
+    """
+    strategies = [s.strip() for s in strategies if s.strip()]
+    configs = dict(strategy_configs or {})
+    _validate_numbers(strategies, budget, seeds, workers, configs)
+    # build every search once (no storage is touched): unknown names and bad configs
+    # raise here, before any job starts
+    probes = []
+    with tempfile.TemporaryDirectory(prefix="archsmith-bench-") as tmp:
+        for s in strategies:
+            probes.append(_make_search(
+                _Job(space, benchmark, s, 0, budget, dict(configs.get(s, {}))), tmp
+            ))
+    probe = probes[0]
+    objective, direction = probe.objective, probe.direction
+    optimum_fn = getattr(probe.evaluator, "optimum", None)
+    optimum = float(optimum_fn()) if callable(optimum_fn) else None
+    jobs = [
+        _Job(space, benchmark, s, k, budget, dict(configs.get(s, {})))
+        for s in strategies for k in range(seeds)
+    ]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = _dt.datetime.now(_dt.UTC)
+    t0 = time.perf_counter()
+    results = _run_jobs(jobs, workers, progress)
+    wall = time.perf_counter() - t0
+    stats, refs, curves = _summarise(strategies, seeds, budget, direction, results)
+    _write_csv(out / "results.csv", strategies, seeds, results)
+
+    from archsmith.report._plots import plot_curves
+
+    backend = plot_curves(
+        out / "curves.png",
+        {s: (curves[s][0].tolist(), curves[s][1].tolist()) for s in strategies},
+        optimum=optimum, direction=direction,
+        title=f"{benchmark}: best-so-far {objective} ({seeds} seeds, mean ± s.e.)",
+        ylabel=f"best-so-far {objective}",
+    )
+    summary: dict[str, Any] = {
+        "space": space, "benchmark": benchmark, "objective": objective,
+        "direction": direction, "budget": budget, "seeds": seeds, "workers": workers,
+        "strategy_configs": configs, "optimum": optimum, "references": refs,
+        "strategies": stats, "wall_seconds": wall, "date": started.isoformat(timespec="seconds"),
+        "command": _command(space, benchmark, strategies, budget, seeds, workers, out),
+        "plot_backend": backend,
+        "files": {f"{k}.{e}": str(out / f"{k}.{e}") for k, e in
+                  (("results", "csv"), ("summary", "md"), ("summary", "json"),
+                   ("curves", "png"))},
+    }
+    from archsmith.report._summary import render_summary
+
+    (out / "summary.md").write_text(render_summary(summary))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _validate_numbers(
+    strategies: list[str], budget: int, seeds: int, workers: int,
+    configs: dict[str, dict[str, Any]],
+) -> None:
+    if not strategies:
+        raise ConfigError("strategies: give at least one strategy name, e.g. random,evolution.")
+    dup = sorted({s for s in strategies if strategies.count(s) > 1})
+    if dup:
+        raise ConfigError(f"strategies: {dup} listed more than once; list each strategy once.")
+    for key, v in (("budget", budget), ("seeds", seeds), ("workers", workers)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{key} must be a positive integer, got {v!r}.")
+    extra = sorted(set(configs) - set(strategies))
+    if extra:
+        raise ConfigError(
+            f"strategy_configs names {extra}, which are not among the strategies {strategies}."
+        )
+
+
+def _write_csv(
+    path: Path, strategies: list[str], seeds: int, results: dict[tuple[str, int], _JobResult]
+) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["strategy", "seed", "query", "best_so_far"])
+        for s in strategies:
+            for k in range(seeds):
+                for q, v in enumerate(results[s, k].curve, start=1):
+                    w.writerow([s, k, q, "" if math.isnan(v) else repr(v)])
+
+
+def _command(
+    space: str, benchmark: str, strategies: list[str], budget: int, seeds: int, workers: int,
+    out: Path,
+) -> str:
+    return (
+        f"archsmith bench --space {space} --benchmark {benchmark} "
+        f"--strategies {','.join(strategies)} --budget {budget} --seeds {seeds} "
+        f"--workers {workers} --out {out}"
+    )
+
