@@ -365,7 +365,9 @@ class SearchSpace:
                 out[i] = int(valid[rng.integers(len(valid))])
         return Architecture(self, out)
 
-    def _complete(self, prefix: list[int], start: int, rng: np.random.Generator | None) -> list[int]:
+    def _complete(
+        self, prefix: list[int], start: int, rng: np.random.Generator | None
+    ) -> list[int]:
         """Re-validates decisions from ``start`` on: keeps valid values, fills newly active."""
         out = list(prefix)
         for j in range(start, len(self.decisions)):
