@@ -35,7 +35,7 @@ from archsmith.strategies import TrialRecord, create_strategy
 if TYPE_CHECKING:
     from archsmith.evaluators._base import Evaluator
     from archsmith.executors import Executor
-    from archsmith.space import Architecture, SearchSpace
+    from archsmith.space import SearchSpace
     from archsmith.strategies import Strategy
 
 __all__ = ["POINTER_FILE", "Search", "SearchConfig", "build_evaluator"]

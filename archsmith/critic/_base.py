@@ -62,5 +62,5 @@ class Predictor:
         """Learned state (JSON values and tensors only)."""
         return {}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores :meth:`state_dict` output."""

@@ -64,14 +64,14 @@ class Strategy:
         """Proposes ``n`` architectures."""
         raise NotImplementedError
 
-    def tell(self, results: Sequence[TrialRecord]) -> None:  # noqa: B027 - optional hook
+    def tell(self, results: Sequence[TrialRecord]) -> None:
         """Receives finished trials (complete or failed)."""
 
     def state_dict(self) -> dict[str, Any]:
         """Learned state for resuming (JSON values and tensors only)."""
         return {}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores :meth:`state_dict` output."""
 
     def config(self) -> dict[str, Any]:
