@@ -246,31 +246,73 @@ def resume(
     _run_search(s)
 
 
-def _load_stored(out: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
+def _load_stored(
+    out: str, name: str | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None, list[Any]]:
+    """Config, trials, best and all searches of the storage behind ``out``.
+
+    ``out`` is a search's output folder or a storage URL (then ``name`` picks the search;
+    with one search stored it is taken).
+    """
     from archsmith.search import _read_pointer
     from archsmith.store import Store
 
-    meta = _read_pointer(out)
-    store = Store(meta["storage"])
-    row = store.get_search(meta["name"])
-    if row is None:
-        raise ArchsmithError(f"{out} points to a search {meta['name']!r} that is not stored.")
-    trials = [t.to_dict() for t in store.trials(row.id)]
+    if "://" in out:
+        url, wanted = out, name
+    else:
+        meta = _read_pointer(Path(out))
+        url, wanted = meta["storage"], name or meta["name"]
+    store = Store(url)
+    try:
+        searches = store.searches()
+        if wanted is None:
+            if len(searches) != 1:
+                return {}, [], None, searches
+            wanted = searches[0].name
+        row = store.get_search(wanted)
+        if row is None:
+            names = ", ".join(s.name for s in searches) or "(none)"
+            raise ArchsmithError(f"No search named {wanted!r} in {url}; stored: {names}.")
+        trials = [t.to_dict() for t in store.trials(row.id)]
+        counts = {s.name: len(store.trials(s.id)) for s in searches} if len(searches) > 1 else {}
+    finally:
+        store.close()
     cfg = dict(row.config)
     cfg["status"] = row.status
-    store.close()
-    return cfg, trials, row.best
+    cfg["name"] = row.name
+    return cfg, trials, row.best, [(s, counts.get(s.name)) for s in searches] if counts else []
+
+
+def _print_searches(searches: list[Any]) -> None:
+    table = Table(title="searches in this storage")
+    for col in ("name", "status", "space", "strategy", "trials", "budget"):
+        table.add_column(col)
+    for item in searches:
+        s, n = item if isinstance(item, tuple) else (item, None)
+        table.add_row(s.name, s.status, str(s.config.get("space")), str(s.config.get("strategy")),
+                      "" if n is None else str(n), str(s.config.get("budget")))
+    console.print(table)
 
 
 @app.command()
 @_user_errors
 def show(
-    out: Annotated[Path, typer.Argument(help="Output folder of the search.")],
+    out: Annotated[str, typer.Argument(help="Output folder of the search, or a storage URL.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     top: Annotated[int, typer.Option(help="Rows of the leaderboard.")] = 20,
+    name: Annotated[str | None, typer.Option(help="Search name (storage with several).")] = None,
 ) -> None:
-    """Leaderboard of a search (works while it runs)."""
-    cfg, trials, best = _load_stored(out)
+    """Leaderboard of a search (works while it runs); lists the searches of a storage."""
+    cfg, trials, best, searches = _load_stored(out, name)
+    if not cfg:  # a storage URL holding several (or no) searches
+        if as_json:
+            sys.stdout.write(json.dumps({"searches": [
+                {"name": s.name, "status": s.status, "config": s.config}
+                for s in (x[0] if isinstance(x, tuple) else x for x in searches)]},
+                indent=2, default=str) + "\n")
+        else:
+            _print_searches(searches)
+        return
     if as_json:
         keep = ("number", "state", "hash", "arch", "metrics", "error", "cost", "cached_from")
         payload = {"config": cfg, "trials": [{k: t[k] for k in keep} for t in trials],
@@ -303,6 +345,8 @@ def show(
     if best and "final" in best:
         console.print("best retrained: " + ", ".join(
             f"{k}={_fmt(v)}" for k, v in best["final"].items()))
+    if searches:
+        _print_searches(searches)
 
 
 def _arch_describer(cfg: dict[str, Any]) -> Callable[[dict[str, Any]], str]:

@@ -129,3 +129,19 @@ def test_kill9_then_resume_loses_nothing(tmp_path: Path) -> None:
     for t in done_before:
         assert by_num[t["number"]]["arch"] == t["arch"]
         assert by_num[t["number"]]["metrics"] == t["metrics"]
+
+
+def test_two_searches_in_one_storage_are_listed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    for name, bench in (("alice", "nb201/cifar10"), ("bob", "nb201/cifar100")):
+        code, text = _invoke("search", "--benchmark", bench, "--budget", "3", "--storage", url,
+                             "--name", name, "--out", str(tmp_path / name))
+        assert code == 0, text
+    code, text = _invoke("show", url)
+    assert code == 0 and "alice" in text and "bob" in text
+    data = json.loads(_invoke("show", url, "--name", "bob", "--json")[1])
+    assert data["config"]["benchmark"] == "nb201/cifar100" and len(data["trials"]) == 3
+    code, text = _invoke("show", str(tmp_path / "alice"))
+    assert code == 0 and "bob" in text  # the other search of the same storage is listed
+    code, text = _invoke("show", url, "--name", "carol")
+    assert code == 2 and "alice, bob" in text
