@@ -27,6 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from archsmith.errors import ArchsmithError
 
@@ -44,7 +45,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console.print(Panel(message, title="archsmith: error", border_style="red", expand=False))
+    err_console.print(Panel(Text(message), title="archsmith: error", border_style="red",
+                            expand=False))
     return typer.Exit(code=2)
 
 
@@ -469,7 +471,7 @@ def _listing(title: str, names: list[str], helps: Callable[[str], str]) -> None:
     table.add_column("name", style="bold")
     table.add_column("description")
     for n in names:
-        table.add_row(n, helps(n))
+        table.add_row(n, Text(helps(n)))
     console.print(table)
 
 
@@ -505,7 +507,7 @@ def main() -> None:
     try:
         app()
     except ArchsmithError as e:  # raised outside a command body
-        err_console.print(Panel(str(e), title="archsmith: error", border_style="red"))
+        err_console.print(Panel(Text(str(e)), title="archsmith: error", border_style="red"))
         sys.exit(2)
 
 
