@@ -1,13 +1,20 @@
-"""SQLAlchemy storage of searches and trials (SQLite by default).
+"""SQLAlchemy storage of searches and trials (SQLite by default, or PostgreSQL).
 
 Every trial is written as it starts (``running``) and again as it finishes
 (``complete`` or ``failed``), each in its own transaction, so a crash loses at most
 the trials that were running. SQLite files use WAL journaling so readers
 (``archsmith show``) never block the writing search.
+
+A PostgreSQL server (``postgresql://user@host/db``; driver: ``pip install
+'archsmith[postgres]'``, i.e. psycopg 3) can hold the searches of a whole team: several
+drivers on different machines write to one database under different search names.
+Tables are created under a PostgreSQL advisory lock, so drivers starting at once do
+not race, and a plain ``postgresql://`` URL uses whichever driver is installed.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import time
@@ -27,17 +34,30 @@ from sqlalchemy import (
     delete,
     event,
     select,
+    text,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from archsmith.errors import ConfigError
 
-__all__ = ["SearchRow", "Store", "TrialRow", "sqlite_url"]
+__all__ = ["SearchRow", "Store", "TrialRow", "safe_url", "sqlite_url"]
 
 SCHEMA_VERSION = 1
+#: Longest search name (the column's size).
+MAX_NAME = 200
+#: Longest architecture hash (the column's size).
+MAX_HASH = 64
+#: Key of the PostgreSQL advisory lock held while creating the tables.
+_DDL_LOCK = 0x61726368  # "arch"
+#: PostgreSQL drivers a plain ``postgresql://`` URL may use, preferred first.
+_PG_DRIVERS = (("psycopg", "psycopg"), ("psycopg2", "psycopg2"))
+_PG_HINT = (
+    "Install a PostgreSQL driver: pip install 'archsmith[postgres]' (psycopg 3; "
+    "or pip install 'psycopg[binary]')."
+)
 
 
 class _Base(DeclarativeBase):
@@ -129,6 +149,61 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
+def safe_url(url: str) -> str:
+    """``url`` with its password masked, for messages and logs.
+
+    Example:
+        >>> safe_url("postgresql://ann:secret@db.example/nas")
+        'postgresql://ann:***@db.example/nas'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _resolve_url(url: str) -> URL:
+    """Parses ``url``; a plain ``postgresql://`` (or ``postgres://``) gets the installed driver.
+
+    Example:
+        >>> _resolve_url("sqlite://").drivername
+        'sqlite'
+
+    Raises:
+        ConfigError: ``url`` is not a database URL, or no PostgreSQL driver is installed.
+    """
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"Cannot open storage {url!r}: not a database URL. Use a SQLAlchemy URL such as "
+            "sqlite:///path/archsmith.db or postgresql://user@host/db."
+        ) from None
+    if u.drivername in ("postgresql", "postgres"):
+        for module, driver in _PG_DRIVERS:
+            if importlib.util.find_spec(module) is not None:
+                return u.set(drivername=f"postgresql+{driver}")
+        raise ConfigError(f"Cannot open storage {safe_url(url)!r}: no PostgreSQL driver. "
+                          + _PG_HINT)
+    return u
+
+
+def _engine_options(u: URL) -> dict[str, Any]:
+    """Engine settings per backend: connection checks and time-outs for servers."""
+    if u.get_backend_name() != "postgresql":
+        return {}
+    opts: dict[str, Any] = {"pool_pre_ping": True}  # servers drop idle connections
+    if u.get_driver_name() in ("psycopg", "psycopg2"):
+        connect = {"connect_timeout": 10, "application_name": "archsmith"}
+        opts["connect_args"] = {k: v for k, v in connect.items() if k not in u.query}
+    return opts
+
+
+def _clean_text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL characters; they are written as ``\\x00``."""
+    return None if value is None else value.replace("\x00", "\\x00")
+
+
 def _row(t: _Trial) -> TrialRow:
     return TrialRow(
         number=t.number,
@@ -164,21 +239,47 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        shown = safe_url(url)
+        resolved = _resolve_url(url)
         try:
-            self.engine: Engine = create_engine(url, future=True)
-        except (ArgumentError, ImportError) as e:  # unknown dialect or missing driver
+            self.engine: Engine = create_engine(resolved, future=True,
+                                                **_engine_options(resolved))
+        except ImportError as e:  # a driver named in the URL is not installed
+            hint = "Install the database driver the URL names."
+            if resolved.get_backend_name() == "postgresql":
+                hint += (" Or use a plain postgresql:// URL after pip install "
+                         "'archsmith[postgres]' (psycopg 3).")
+            raise ConfigError(f"Cannot open storage {shown!r}: {e}. {hint}") from None
+        except ArgumentError as e:  # unknown dialect
             raise ConfigError(
-                f"Cannot open storage {url!r}: {e}. Use a SQLAlchemy URL such as "
+                f"Cannot open storage {shown!r}: {e}. Use a SQLAlchemy URL such as "
                 "sqlite:///path/archsmith.db or postgresql://user@host/db (with its driver "
                 "installed)."
             ) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        try:
-            _Base.metadata.create_all(self.engine)
-        except OperationalError as e:
-            raise ConfigError(f"Cannot open storage {url!r}: {e.orig}.") from None
+        self._create_tables(shown)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _create_tables(self, shown: str) -> None:
+        """Creates missing tables; concurrent creators (other drivers) are tolerated."""
+        try:  # a server that cannot be reached fails here, once
+            self.engine.connect().close()
+        except DBAPIError as e:
+            self.engine.dispose()
+            raise ConfigError(f"Cannot open storage {shown!r}: {_reason(e)}.") from None
+        for attempt in range(4):
+            try:
+                with self.engine.begin() as conn:
+                    if self.engine.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
+                    _Base.metadata.create_all(conn)
+                return
+            except DBAPIError as e:  # e.g. another process created a table meanwhile
+                if attempt == 3:
+                    self.engine.dispose()
+                    raise ConfigError(f"Cannot open storage {shown!r}: {_reason(e)}.") from None
+                time.sleep(0.05 * 2**attempt)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -186,20 +287,29 @@ class Store:
     # -- searches -----------------------------------------------------------------------
     def create_search(self, name: str, config: dict[str, Any], fingerprint: str) -> int:
         """Creates search ``name``; raises :class:`ConfigError` if it exists."""
-        now = time.time()
-        with self._session.begin() as s:
-            if s.scalar(select(_Search.id).where(_Search.name == name)) is not None:
-                raise ConfigError(
-                    f"A search named {name!r} already exists in {self.url}; resume it or "
-                    "choose another name/output folder."
-                )
-            row = _Search(
-                name=name, created_at=now, updated_at=now, status="running",
-                config=json.dumps(config), fingerprint=fingerprint,
+        if not isinstance(name, str) or not name or len(name) > MAX_NAME or "\x00" in name:
+            raise ConfigError(
+                f"Search name {name!r} is invalid: give a non-empty name of at most "
+                f"{MAX_NAME} characters (--name)."
             )
-            s.add(row)
-            s.flush()
-            return int(row.id)
+        exists = ConfigError(
+            f"A search named {name!r} already exists in {safe_url(self.url)}; resume it or "
+            "choose another name/output folder."
+        )
+        now = time.time()
+        try:
+            with self._session.begin() as s:
+                if s.scalar(select(_Search.id).where(_Search.name == name)) is not None:
+                    raise exists
+                row = _Search(
+                    name=name, created_at=now, updated_at=now, status="running",
+                    config=json.dumps(config), fingerprint=fingerprint,
+                )
+                s.add(row)
+                s.flush()
+                return int(row.id)
+        except IntegrityError:  # created by another driver between the check and insert
+            raise exists from None
 
     def get_search(self, name: str) -> SearchRow | None:
         with self._session() as s:
@@ -257,32 +367,63 @@ class Store:
         self, search_id: int, number: int, arch: dict[str, Any], hash: str,
         budget: int | None = None,
     ) -> None:
-        with self._session.begin() as s:
-            s.add(_Trial(
-                search_id=search_id, number=number, arch=json.dumps(arch), hash=hash,
-                state="running", budget=budget, started_at=time.time(),
-            ))
+        """Stores trial ``number`` as ``running``.
+
+        Raises:
+            ConfigError: the search already holds trial ``number`` (e.g. two drivers run
+                the same search).
+            ValueError: ``hash`` is longer than :data:`MAX_HASH` characters.
+        """
+        if len(hash) > MAX_HASH:
+            raise ValueError(f"architecture hash {hash!r} is longer than {MAX_HASH} characters")
+        try:
+            with self._session.begin() as s:
+                s.add(_Trial(
+                    search_id=search_id, number=number, arch=json.dumps(arch), hash=hash,
+                    state="running", budget=budget, started_at=time.time(),
+                ))
+        except IntegrityError:
+            raise ConfigError(
+                f"Trial {number} of search id {search_id} is already stored in "
+                f"{safe_url(self.url)}: is another archsmith driver running this search? Run "
+                "one driver per search name."
+            ) from None
 
     def finish_trial(
         self, search_id: int, number: int, state: str, *,
         metrics: dict[str, float] | None = None, curve: list[dict[str, float]] | None = None,
         error: str | None = None, cost: float | None = None, cached_from: int | None = None,
     ) -> None:
+        """Stores the final ``state`` (``complete``/``failed``) of a ``running`` trial.
+
+        A finished trial is never overwritten.
+
+        Raises:
+            ValueError: ``state`` is not final, or the trial is not stored as running.
+        """
         if state not in ("complete", "failed"):
             raise ValueError(f"final state must be complete or failed, not {state!r}")
+        now = time.time()
         with self._session.begin() as s:
-            s.execute(
+            done = s.execute(
                 update(_Trial)
-                .where(_Trial.search_id == search_id, _Trial.number == number)
+                .where(_Trial.search_id == search_id, _Trial.number == number,
+                       _Trial.state == "running")
                 .values(
                     state=state, metrics=json.dumps(metrics or {}),
-                    curve=json.dumps(curve or []), error=error, cost=cost,
-                    finished_at=time.time(), cached_from=cached_from,
+                    curve=json.dumps(curve or []), error=_clean_text(error), cost=cost,
+                    finished_at=now, cached_from=cached_from,
                 )
             )
-            s.execute(
-                update(_Search).where(_Search.id == search_id).values(updated_at=time.time())
-            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                found = s.scalar(select(_Trial.state).where(
+                    _Trial.search_id == search_id, _Trial.number == number))
+                raise ValueError(
+                    f"trial {number} of search id {search_id} is not running "
+                    f"({'not stored' if found is None else 'state ' + found}); it was not "
+                    "changed"
+                )
+            s.execute(update(_Search).where(_Search.id == search_id).values(updated_at=now))
 
     def trials(self, search_id: int, state: str | None = None) -> list[TrialRow]:
         """Trials of a search in number order, optionally only those in ``state``."""
@@ -295,15 +436,22 @@ class Store:
     def drop_running(self, search_id: int) -> list[int]:
         """Deletes trials left ``running`` by an interrupted driver; returns their numbers."""
         with self._session.begin() as s:
-            nums = list(s.scalars(
+            nums = sorted(s.scalars(
                 select(_Trial.number)
                 .where(_Trial.search_id == search_id, _Trial.state == "running")
             ))
-            s.execute(
-                delete(_Trial)
-                .where(_Trial.search_id == search_id, _Trial.state == "running")
-            )
-        return sorted(nums)
+            if nums:  # exactly those seen: a trial finishing meanwhile is kept
+                s.execute(
+                    delete(_Trial)
+                    .where(_Trial.search_id == search_id, _Trial.state == "running",
+                           _Trial.number.in_(nums))
+                )
+        return nums
+
+
+def _reason(e: DBAPIError) -> str:
+    """The driver's message of a database error, on one line."""
+    return " ".join(str(e.orig).split()) or type(e.orig).__name__
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
