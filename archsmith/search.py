@@ -254,7 +254,7 @@ class Search:
                             continue
                         self._finish(number, running.pop(number), res, None,
                                      finished, told, progress, t_start)
-        except KeyboardInterrupt:
+        except BaseException:  # Ctrl-C, SIGTERM, or an executor that cannot start
             executor.cancel()
             store.drop_running(sid)
             store.set_status(sid, "stopped")

@@ -99,7 +99,8 @@ def _count_complete(db: Path) -> int:
         return 0
 
 
-def test_kill9_then_resume_loses_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill9_then_resume_loses_nothing(tmp_path: Path, workers: int) -> None:
     ev = tmp_path / "slow.py"
     ev.write_text(
         "import time\n"
@@ -110,7 +111,7 @@ def test_kill9_then_resume_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "archsmith", "search", "--space", "mlp", "--evaluator",
            f"{ev}:fn", "--strategy", "evolution", "--budget", "30", "--seed", "5",
-           "--out", str(out)]
+           "--out", str(out), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while _count_complete(out / "archsmith.db") < 8 and time.time() < deadline:

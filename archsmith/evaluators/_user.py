@@ -187,6 +187,8 @@ class UserEvaluator:
         try:
             result = fn(arch_dict, budget)
         except (Exception, SystemExit) as e:
+            if type(e).__name__ == "TrialTimeout":  # the driver's time limit, not the user's
+                raise
             text = " ".join(str(e).split())
             return EvalResult.failure(
                 f"{type(e).__name__}: {text}{self._where(e)}", cost=time.perf_counter() - start
