@@ -227,7 +227,7 @@ def search(
 
 #: Settings of the demo search (``archsmith search`` with no options).
 DEMO: dict[str, Any] = {"space": "cnn", "data": "digits", "strategy": "evolution",
-                        "budget": 12, "epochs": 3,
+                        "budget": 20, "epochs": 4,
                         "strategy_config": {"population_size": 8, "sample_size": 3}}
 
 
