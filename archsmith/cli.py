@@ -458,7 +458,8 @@ def critic_eval_cmd(
     res = critic_eval(space or benchmark.split("/")[0], benchmark, train_size, test_size,
                       seeds=seeds, critic=critic)
     if as_json:
-        sys.stdout.write(json.dumps(res, indent=2, default=str) + "\n")
+        keep = {k: res[k] for k in ("kendall_tau", "spearman", "mae")}
+        sys.stdout.write(json.dumps(keep, indent=2) + "\n")
         return
     console.print(f"{critic} on {benchmark}, {train_size} training architectures, "
                   f"{res.get('test_size')} held out, {seeds} seed(s): "

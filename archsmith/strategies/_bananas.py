@@ -208,7 +208,7 @@ class Bananas(Strategy):
         from archsmith.critic import create_critic
 
         seed = int(rng.integers(2**31))
-        model = create_critic(self.critic, self.space, seed=seed, **self.critic_config)
+        model = create_critic(self.critic, self.space, **{**self.critic_config, "seed": seed})
         scores = [float(t.score) for t in done if t.score is not None]
         return model.fit([t.arch for t in done], scores, rng=np.random.default_rng(seed))
 
