@@ -146,3 +146,24 @@ def test_two_searches_in_one_storage_are_listed(tmp_path: Path) -> None:
     assert code == 0 and "bob" in text  # the other search of the same storage is listed
     code, text = _invoke("show", url, "--name", "carol")
     assert code == 2 and "alice, bob" in text
+
+
+def test_critic_eval_json() -> None:
+    code, text = _invoke("critic-eval", "--benchmark", "nb201/cifar10", "--train-size", "30",
+                         "--test-size", "100", "--seeds", "1", "--critic", "gp", "--json")
+    assert code == 0, text
+    data = json.loads(text)
+    assert set(data) == {"kendall_tau", "spearman", "mae"}
+    assert -1.0 <= data["kendall_tau"] <= 1.0
+
+
+def test_bench_command(tmp_path: Path) -> None:
+    code, text = _invoke("bench", "--benchmark", "nb201/cifar10", "--strategies",
+                         "random,evolution", "--budget", "10", "--seeds", "2",
+                         "--out", str(tmp_path / "b"))
+    assert code == 0, text
+    for f in ("results.csv", "summary.md", "curves.png"):
+        assert (tmp_path / "b" / f).is_file()
+    code, text = _invoke("bench", "--benchmark", "nb201/cifar10", "--strategies", "randm",
+                         "--budget", "10", "--seeds", "1", "--out", str(tmp_path / "c"))
+    assert code == 2 and "Valid strategy names" in text
