@@ -1,0 +1,444 @@
+"""The generator–critic strategy (``gc``): a learned generator filtered by a learned critic.
+
+Each *round* (see :class:`GeneratorCritic`):
+
+1. the critic (by default the ``gnn`` deep ensemble) is refit on every complete trial —
+   warm-started from its previous weights, with a fresh fit now and then;
+2. the generator proposes candidates: samples of an autoregressive policy plus
+   mutations of the best architectures found so far (the whole one-edit neighbourhood
+   of the best few, random one- and two-edit mutations of the elite) and a few uniform
+   samples; candidates whose canonical hash was evaluated or is running are dropped;
+3. the critic scores them with an acquisition rule that uses its uncertainty (expected
+   improvement, UCB or Thompson sampling) and the best ``round_size`` are queued for
+   real evaluation;
+4. the generator is updated with a clipped (PPO-style) policy gradient and a learned
+   value baseline: its samples are rewarded by the critic's judgement, evaluated
+   architectures by their real scores, and the elite (the best architectures found) is
+   replayed at every update so the policy does not forget it.
+
+Everything is computed from the history passed to ``ask`` and from the strategy's
+state (generator, critic, queue), which :meth:`GeneratorCritic.state_dict` holds in
+full: a restored strategy proposes exactly what the original would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from archsmith.errors import ConfigError
+from archsmith.strategies import STRATEGIES
+from archsmith.strategies._base import Strategy, TrialRecord
+from archsmith.strategies._gc_generator import Generator, expected_improvement, normal_rewards
+from archsmith.strategies._policy import single_thread
+
+if TYPE_CHECKING:
+    from archsmith.critic import Predictor
+    from archsmith.space import Architecture, SearchSpace
+
+__all__ = ["DEFAULT_CRITIC_CONFIG", "GeneratorCritic"]
+
+#: Critic settings used when ``critic_config`` is not given (small and fast).
+DEFAULT_CRITIC_CONFIG: dict[str, dict[str, Any]] = {
+    "gnn": {"ensemble": 3, "hidden": 32, "epochs": 60, "warm_epochs": 15},
+    "mlp-ensemble": {"ensemble": 3, "epochs": 100, "warm_epochs": 20},
+}
+_ACQUISITIONS = ("ei", "ucb", "ts")
+
+
+class GeneratorCritic(Strategy):
+    """Generator–critic search (see the module docstring for one round).
+
+    Until ``num_init`` trials are complete, proposals are uniform random architectures
+    (the initial design). ``ask`` serves the queue of architectures the last round
+    selected, skipping any that meanwhile appeared in the history (evaluated or
+    running), and runs a new round when the queue is empty.
+
+    Args:
+        space: The search space.
+        critic: Critic name (``"gnn"``, ``"mlp-ensemble"``, ``"gp"``).
+        critic_config: Critic constructor arguments (default
+            :data:`DEFAULT_CRITIC_CONFIG` for the critic).
+        acquisition: ``"ei"`` (expected improvement over the best score), ``"ucb"``
+            (``mean + beta·std``) or ``"ts"`` (independent Thompson sampling).
+        beta: UCB exploration weight.
+        num_init: Random architectures before the critic is used.
+        round_size: Architectures selected per round (1: a new round per proposal).
+        policy_samples: Policy samples per round.
+        num_parents: Elite architectures mutated per round.
+        neighbourhood: The best this many architectures contribute their whole one-edit
+            neighbourhood (:meth:`SearchSpace.neighbours`).
+        mutations: Random mutations per parent (1..``max_edits`` edits each).
+        max_edits: Maximum successive edits of a random mutation.
+        num_random: Uniform random candidates per round.
+        elite_size: Best architectures replayed in every generator update.
+        real_weight: Weight of real scores relative to the critic's judgement in the
+            generator update.
+        ppo_epochs: Gradient steps per generator update.
+        lr: Generator learning rate.
+        clip: PPO clipping ``ε``.
+        entropy_coef: Entropy bonus of the generator update.
+        value_coef: Weight of the value baseline's loss.
+        hidden: Policy size.
+        tanh_c: Policy logits are squashed to ``tanh_c·tanh(logits)`` (``None``: raw), so
+            the generator never becomes deterministic.
+        refit_fraction: When more than ``1/refit_fraction`` results are complete, the
+            critic is refit only once ``refit_fraction × complete`` new results arrived
+            (saves time on long searches); below that, after every new result.
+        full_refit_every: The critic is fit from scratch (instead of warm-started) once
+            ``max(full_refit_every, full_refit_growth × n)`` new results arrived since
+            the last fresh fit on ``n`` results.
+        full_refit_growth: See ``full_refit_every``.
+        seed: Seed of the policy's initial weights (``None``: drawn from the first
+            round's generator).
+
+    Example:
+        >>> import numpy as np
+        >>> from archsmith.space import create_space
+        >>> gc = GeneratorCritic(create_space("nb201"), num_init=2)
+        >>> len(gc.ask([], 2, np.random.default_rng(0)))
+        2
+    """
+
+    name = "gc"
+    #: ``gc:ucb`` / ``gc:ts`` select the acquisition (see :func:`create_strategy`).
+    variant_arg = "acquisition"
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        critic: str = "gnn",
+        critic_config: dict[str, Any] | None = None,
+        acquisition: str = "ei",
+        beta: float = 1.0,
+        num_init: int = 10,
+        round_size: int = 1,
+        policy_samples: int = 128,
+        num_parents: int = 5,
+        neighbourhood: int = 2,
+        mutations: int = 10,
+        max_edits: int = 2,
+        num_random: int = 10,
+        elite_size: int = 16,
+        real_weight: float = 4.0,
+        ppo_epochs: int = 4,
+        lr: float = 0.02,
+        clip: float = 0.2,
+        entropy_coef: float = 0.01,
+        value_coef: float = 0.5,
+        hidden: int = 32,
+        tanh_c: float | None = 2.5,
+        refit_fraction: float = 0.01,
+        full_refit_every: int = 10,
+        full_refit_growth: float = 0.25,
+        seed: int | None = None,
+    ) -> None:
+        from archsmith.critic import create_critic, critic_names
+
+        super().__init__(space)
+        if critic not in critic_names():
+            raise ConfigError(f"gc: unknown critic {critic!r}; valid critics: {critic_names()}.")
+        if acquisition not in _ACQUISITIONS:
+            raise ConfigError(
+                f"gc: acquisition must be one of {list(_ACQUISITIONS)} (expected improvement, "
+                f"upper confidence bound, Thompson sampling), got {acquisition!r}."
+            )
+        counts = {"num_init": (num_init, 1), "round_size": (round_size, 1),
+                  "policy_samples": (policy_samples, 0), "num_parents": (num_parents, 0),
+                  "neighbourhood": (neighbourhood, 0), "mutations": (mutations, 0),
+                  "max_edits": (max_edits, 1), "num_random": (num_random, 0),
+                  "elite_size": (elite_size, 0), "ppo_epochs": (ppo_epochs, 0),
+                  "hidden": (hidden, 1), "full_refit_every": (full_refit_every, 1)}
+        for field, (value, low) in counts.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"gc: {field} must be an integer ≥ {low}, got {value!r}.")
+        reals = {"beta": beta, "real_weight": real_weight, "lr": lr, "clip": clip,
+                 "entropy_coef": entropy_coef, "value_coef": value_coef,
+                 "refit_fraction": refit_fraction, "full_refit_growth": full_refit_growth}
+        for field, v in reals.items():
+            if not isinstance(v, int | float) or v < 0 or (field in ("lr", "clip") and v == 0):
+                raise ConfigError(f"gc: {field} must be a {'positive' if field in ('lr', 'clip') else 'non-negative'} number, got {v!r}.")  # noqa: E501
+        if policy_samples + num_parents + num_random == 0:
+            raise ConfigError("gc: policy_samples, num_parents and num_random are all 0; "
+                              "give at least one source of candidates.")
+        self.critic_name = critic
+        self.critic_config = dict(
+            DEFAULT_CRITIC_CONFIG.get(critic, {}) if critic_config is None else critic_config
+        )
+        self.acquisition = acquisition
+        self.beta = float(beta)
+        self.num_init = num_init
+        self.round_size = round_size
+        self.policy_samples = policy_samples
+        self.num_parents = num_parents
+        self.neighbourhood = neighbourhood
+        self.mutations = mutations
+        self.max_edits = max_edits
+        self.num_random = num_random
+        self.elite_size = elite_size
+        self.real_weight = float(real_weight)
+        self.ppo_epochs = ppo_epochs
+        self.lr = float(lr)
+        self.clip = float(clip)
+        self.entropy_coef = float(entropy_coef)
+        self.value_coef = float(value_coef)
+        self.hidden = hidden
+        if tanh_c is not None and (not isinstance(tanh_c, int | float) or tanh_c <= 0):
+            raise ConfigError(f"gc: tanh_c must be a positive number or None, got {tanh_c!r}.")
+        self.tanh_c = None if tanh_c is None else float(tanh_c)
+        self.refit_fraction = float(refit_fraction)
+        self.full_refit_every = full_refit_every
+        self.full_refit_growth = float(full_refit_growth)
+        self.seed = seed
+        try:
+            self.critic: Predictor = create_critic(critic, space, **self.critic_config)
+        except TypeError as e:
+            raise ConfigError(f"gc: invalid critic_config for critic {critic!r}: {e}.") from None
+        self.generator: Generator | None = None
+        self._fit_n = 0  # complete trials of the last critic fit (0: never fitted)
+        self._full_n = 0  # complete trials of the last fresh fit
+        self._queue: list[list[int]] = []
+        self._learned: set[int] = set()  # trial numbers the generator has learned from
+        self.rounds = 0
+        # architectures by indices, so canonical hashes are computed once (not state)
+        self._archs: dict[tuple[int, ...], Architecture] = {}
+
+    def _canon(self, arch: Architecture) -> Architecture:
+        """The cached object equal to ``arch`` (its hash is computed once)."""
+        hit = self._archs.get(arch.indices)
+        if hit is None:
+            if len(self._archs) >= 200_000:
+                self._archs.clear()
+            self._archs[arch.indices] = hit = arch
+        return hit
+
+    # -- ask ----------------------------------------------------------------------------
+    def ask(
+        self, history: Sequence[TrialRecord], n: int, rng: np.random.Generator
+    ) -> list[Architecture]:
+        with single_thread():
+            return self._ask(history, n, rng)
+
+    def _ask(
+        self, history: Sequence[TrialRecord], n: int, rng: np.random.Generator
+    ) -> list[Architecture]:
+        from archsmith.strategies._bananas import random_fill
+
+        seen = {t.arch.hash for t in history}
+        done = [t for t in history if t.complete]
+        out: list[Architecture] = []
+        while len(out) < n:
+            while self._queue and len(out) < n:
+                arch = self.space.from_indices(self._queue.pop(0))
+                if arch.hash not in seen:
+                    seen.add(arch.hash)
+                    out.append(arch)
+            if len(out) == n:
+                break
+            if len(done) < self.num_init or len({t.score for t in done}) < 2:
+                out += random_fill(self.space, seen, n - len(out), rng)
+                break
+            picks = self._round(history, done, seen, max(self.round_size, n - len(out)), rng)
+            if not picks:  # no unseen candidate: the space is (nearly) exhausted
+                out += random_fill(self.space, seen, n - len(out), rng)
+                break
+            self._queue = [list(a.indices) for a in picks]
+        return out
+
+    # -- one round ----------------------------------------------------------------------
+    def _round(
+        self, history: Sequence[TrialRecord], done: list[TrialRecord], seen: set[str],
+        k: int, rng: np.random.Generator,
+    ) -> list[Architecture]:
+        gen = self._ensure_generator(rng)
+        self._refit(done, rng)
+        tgen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+        rows: list[list[int]] = []
+        old_logp = torch.zeros(0)
+        if self.policy_samples:
+            rows, old_logp = gen.sample(self.policy_samples, tgen)
+        sampled = [self._canon(self.space.from_indices(r)) for r in rows]
+        pool = self._candidates(done, seen, sampled, rng)
+        # one critic call for the pool and the policy's samples
+        by_hash: dict[str, Architecture] = {a.hash: a for a in pool}
+        for a in sampled:
+            by_hash.setdefault(a.hash, a)
+        keys = list(by_hash)
+        mean, var = self.critic.predict([by_hash[h] for h in keys]) if keys else (
+            np.zeros(0), np.zeros(0))
+        pred = {h: (float(m), float(v)) for h, m, v in zip(keys, mean, var, strict=True)}
+        picks = self._select(pool, pred, done, k, rng)
+        self._train_generator(history, done, rows, old_logp, sampled, pred)
+        self.rounds += 1
+        return picks
+
+    def _ensure_generator(self, rng: np.random.Generator) -> Generator:
+        if self.generator is None:
+            seed = self.seed if self.seed is not None else int(rng.integers(2**31 - 1))
+            self.generator = self._new_generator(seed)
+        return self.generator
+
+    def _new_generator(self, seed: int) -> Generator:
+        return Generator(self.space, seed, hidden=self.hidden, lr=self.lr, clip=self.clip,
+                         entropy_coef=self.entropy_coef, value_coef=self.value_coef,
+                         tanh_c=self.tanh_c)
+
+    def _refit(self, done: list[TrialRecord], rng: np.random.Generator) -> None:
+        n = len(done)
+        new = n - self._fit_n
+        if self._fit_n and new < max(1, int(self.refit_fraction * n)):
+            return
+        fresh = not self._fit_n or n - self._full_n >= max(
+            self.full_refit_every, self.full_refit_growth * self._full_n)
+        fit_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
+        self.critic.fit([t.arch for t in done], [float(t.score) for t in done  # type: ignore[arg-type]
+                                                 ], rng=fit_rng, warm_start=not fresh)
+        self._fit_n = n
+        if fresh:
+            self._full_n = n
+
+    def _candidates(
+        self, done: list[TrialRecord], seen: set[str], sampled: list[Architecture],
+        rng: np.random.Generator,
+    ) -> list[Architecture]:
+        """Unseen, distinct candidates: policy samples, elite mutations, random ones."""
+        space = self.space
+        taken = set(seen)
+        pool: list[Architecture] = []
+
+        def add(arch: Architecture) -> None:
+            arch = self._canon(arch)
+            if arch.hash not in taken:
+                taken.add(arch.hash)
+                pool.append(arch)
+
+        for a in sampled:
+            add(a)
+        parents = _elite(done, max(self.num_parents, self.neighbourhood))
+        for p in parents[: self.neighbourhood]:
+            for a in space.neighbours(p.arch):
+                add(a)
+        for p in parents[: self.num_parents]:
+            for _ in range(self.mutations):
+                child = p.arch
+                for _edit in range(int(rng.integers(1, self.max_edits + 1))):
+                    child = space.mutate(child, rng)
+                add(child)
+        for _ in range(self.num_random):
+            add(space.sample(rng))
+        return pool
+
+    def _select(
+        self, pool: list[Architecture], pred: dict[str, tuple[float, float]],
+        done: list[TrialRecord], k: int, rng: np.random.Generator,
+    ) -> list[Architecture]:
+        if not pool:
+            return []
+        mean = np.array([pred[a.hash][0] for a in pool])
+        std = np.sqrt(np.maximum([pred[a.hash][1] for a in pool], 0.0))
+        if self.acquisition == "ei":
+            value = expected_improvement(mean, std, max(float(t.score) for t in done))  # type: ignore[arg-type]
+        elif self.acquisition == "ucb":
+            value = mean + self.beta * std
+        else:
+            value = mean + std * rng.standard_normal(len(pool))
+        # ties (e.g. zero EI everywhere) are broken by the predicted mean
+        order = np.lexsort((-mean, -value))[:k]
+        return [pool[int(i)] for i in order]
+
+    def _train_generator(
+        self, history: Sequence[TrialRecord], done: list[TrialRecord], rows: list[list[int]],
+        old_logp: torch.Tensor, sampled: list[Architecture],
+        pred: dict[str, tuple[float, float]],
+    ) -> None:
+        """One clipped policy-gradient update: critic-judged samples, real results, elite."""
+        gen = self.generator
+        assert gen is not None
+        ref = np.array([float(t.score) for t in done])  # type: ignore[arg-type]
+        real = {t.arch.hash: float(t.score) for t in done}  # type: ignore[arg-type]
+        values = [real.get(a.hash, pred[a.hash][0]) for a in sampled]
+        replay = [t for t in history if t.number not in self._learned and t.state != "running"]
+        elite_numbers = {t.number for t in replay}
+        replay += [t for t in _elite(done, self.elite_size) if t.number not in elite_numbers]
+        worst = float(ref.min())
+        replay_values = [float(t.score) if t.complete else worst for t in replay]  # type: ignore[arg-type]
+        all_rows = [*rows, *(list(t.arch.indices) for t in replay)]
+        if not all_rows or self.ppo_epochs == 0:
+            self._learned.update(t.number for t in replay)
+            return
+        rewards = normal_rewards(ref, np.array(values + replay_values))
+        replay_logp = gen.log_prob([list(t.arch.indices) for t in replay])
+        logp = torch.cat([old_logp, replay_logp])
+        weights = np.array([1.0] * len(rows) + [self.real_weight] * len(replay))
+        gen.update(all_rows, logp, rewards, epochs=self.ppo_epochs,
+                   weights=weights / weights.mean())
+        self._learned.update(t.number for t in replay)
+
+    # -- state --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": None if self.generator is None else self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "fit_n": self._fit_n,
+            "full_n": self._full_n,
+            "queue": [list(q) for q in self._queue],
+            "learned": sorted(self._learned),
+            "rounds": self.rounds,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not state:
+            return
+        gen_state = state.get("generator")
+        if gen_state is None:
+            self.generator = None
+        else:
+            self.generator = self._new_generator(int(gen_state["seed"]))
+            self.generator.load_state_dict(gen_state)
+        self.critic.load_state_dict(state.get("critic", {}))
+        self._fit_n = int(state.get("fit_n", 0))
+        self._full_n = int(state.get("full_n", 0))
+        self._queue = [[int(i) for i in q] for q in state.get("queue", [])]
+        self._learned = {int(x) for x in state.get("learned", [])}
+        self.rounds = int(state.get("rounds", 0))
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "critic": self.critic_name, "critic_config": dict(self.critic_config),
+            "acquisition": self.acquisition, "beta": self.beta, "num_init": self.num_init,
+            "round_size": self.round_size, "policy_samples": self.policy_samples,
+            "num_parents": self.num_parents, "neighbourhood": self.neighbourhood,
+            "mutations": self.mutations, "max_edits": self.max_edits,
+            "num_random": self.num_random, "elite_size": self.elite_size,
+            "real_weight": self.real_weight, "ppo_epochs": self.ppo_epochs, "lr": self.lr,
+            "clip": self.clip, "entropy_coef": self.entropy_coef,
+            "value_coef": self.value_coef, "hidden": self.hidden, "tanh_c": self.tanh_c,
+            "refit_fraction": self.refit_fraction, "full_refit_every": self.full_refit_every,
+            "full_refit_growth": self.full_refit_growth,
+            "seed": self.seed,
+        }
+
+
+def _elite(done: Sequence[TrialRecord], k: int) -> list[TrialRecord]:
+    """The ``k`` best complete trials with distinct hashes (earliest first among ties)."""
+    ranked = sorted(done, key=lambda t: (-float(t.score or 0.0), t.number))
+    out: list[TrialRecord] = []
+    hashes: set[str] = set()
+    for t in ranked:
+        if len(out) >= k:
+            break
+        if t.arch.hash not in hashes:
+            hashes.add(t.arch.hash)
+            out.append(t)
+    return out
+
+
+STRATEGIES.add(
+    "gc",
+    GeneratorCritic,
+    help="Generator–critic search: a policy (PPO, value baseline, elite replay) proposes, "
+    "a GNN-ensemble critic selects by expected improvement; mutations of the elite.",
+)
