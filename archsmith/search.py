@@ -146,10 +146,7 @@ class Search:
         pointer = self.out / POINTER_FILE
         url = self._storage_url
         if pointer.exists():
-            meta = _read_pointer(self.out)
-            url = url or meta["storage"]
-            if meta["name"] != self.config.name and url == meta["storage"]:
-                pass  # a second search in the same database, under another name
+            url = url or _read_pointer(self.out)["storage"]
         url = url or sqlite_url(self.out / DEFAULT_DB)
         store = Store(url)
         fp = self.config.fingerprint(self.evaluator.describe())
