@@ -8,8 +8,8 @@ Each *round* (see :class:`GeneratorCritic`):
    mutations of the best architectures found so far (the whole one-edit neighbourhood
    of the best few, random one- and two-edit mutations of the elite) and a few uniform
    samples; candidates whose canonical hash was evaluated or is running are dropped;
-3. the critic scores them with an acquisition rule that uses its uncertainty (expected
-   improvement, UCB or Thompson sampling) and the best ``round_size`` are queued for
+3. the critic scores them with an acquisition rule that uses its uncertainty (Thompson
+   sampling by default, UCB or expected improvement) and the best ``round_size`` are queued for
    real evaluation;
 4. the generator is updated with a clipped (PPO-style) policy gradient and a learned
    value baseline: its samples are rewarded by the critic's judgement, evaluated
@@ -62,8 +62,9 @@ class GeneratorCritic(Strategy):
         critic: Critic name (``"gnn"``, ``"mlp-ensemble"``, ``"gp"``).
         critic_config: Critic constructor arguments (default
             :data:`DEFAULT_CRITIC_CONFIG` for the critic).
-        acquisition: ``"ei"`` (expected improvement over the best score), ``"ucb"``
-            (``mean + beta·std``) or ``"ts"`` (independent Thompson sampling).
+        acquisition: ``"ts"`` (independent Thompson sampling: one draw from the
+            critic's predictive distribution per candidate), ``"ucb"``
+            (``mean + beta·std``) or ``"ei"`` (expected improvement over the best score).
         beta: UCB exploration weight.
         num_init: Random architectures before the critic is used.
         round_size: Architectures selected per round (1: a new round per proposal).
@@ -112,7 +113,7 @@ class GeneratorCritic(Strategy):
         space: SearchSpace,
         critic: str = "gnn",
         critic_config: dict[str, Any] | None = None,
-        acquisition: str = "ei",
+        acquisition: str = "ts",
         beta: float = 1.0,
         num_init: int = 10,
         round_size: int = 1,
@@ -440,5 +441,5 @@ STRATEGIES.add(
     "gc",
     GeneratorCritic,
     help="Generator–critic search: a policy (PPO, value baseline, elite replay) proposes, "
-    "a GNN-ensemble critic selects by expected improvement; mutations of the elite.",
+    "a GNN-ensemble critic selects by Thompson sampling; mutations of the elite.",
 )
