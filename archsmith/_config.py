@@ -56,8 +56,8 @@ class SearchConfig:
         name: Name of the search inside its storage.
         export: Retrain and export the best network at the end.
         workers: Trials evaluated at once.
-        executor: ``inline``, ``process`` or ``ray`` (default: ``inline`` for one worker,
-            ``process`` for more).
+        executor: ``inline``, ``process``, ``ray`` or ``simulated`` (default: ``inline``
+            for one worker, ``process`` for more).
         max_retries: Times a failed trial is re-run before its failure is final.
         ray_address: Address of an existing Ray cluster (``ray`` executor).
 

@@ -138,6 +138,10 @@ def _run_search(search: Any) -> None:
     finally:
         signal.signal(signal.SIGTERM, old)
     _print_summary(summary, time.perf_counter() - t0)
+    if search.executor.name == "simulated":
+        now = float(getattr(search.executor, "now", 0.0))
+        console.print(f"simulated wall-clock on {search.executor.workers} workers: "
+                      f"{now:,.0f} s ({now / 3600:.2f} h)")
 
 
 def _print_summary(summary: dict[str, Any], seconds: float) -> None:
@@ -188,7 +192,8 @@ def search(
     export: Annotated[bool | None, typer.Option(
         "--export/--no-export", help="Retrain and export the best network.")] = None,
     workers: Annotated[int | None, typer.Option(help="Trials evaluated at once.")] = None,
-    executor: Annotated[str | None, typer.Option(help="inline, process or ray.")] = None,
+    executor: Annotated[str | None, typer.Option(
+        help="inline, process, ray or simulated (tabular benchmarks, simulated time).")] = None,
     max_retries: Annotated[int | None, typer.Option(help="Re-runs of a failed trial.")] = None,
     ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster.")] = None,
 ) -> None:
@@ -238,7 +243,8 @@ def resume(
     budget: Annotated[int | None, typer.Option(help="New (larger) budget.")] = None,
     storage: Annotated[str | None, typer.Option(help="SQLAlchemy URL if moved.")] = None,
     workers: Annotated[int | None, typer.Option(help="Trials evaluated at once.")] = None,
-    executor: Annotated[str | None, typer.Option(help="inline, process or ray.")] = None,
+    executor: Annotated[str | None, typer.Option(
+        help="inline, process, ray or simulated (tabular benchmarks, simulated time).")] = None,
 ) -> None:
     """Continue a stopped or killed search to its budget."""
     from archsmith.search import Search
@@ -411,6 +417,10 @@ def bench(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("bench-out"),
     strategy_configs: Annotated[str | None, typer.Option(
         help='Per-strategy settings as JSON: {"evolution": {"population_size": 10}}.')] = None,
+    workers_sim: Annotated[int | None, typer.Option(
+        help="Run each search on N simulated asynchronous workers (trials take the "
+        "benchmark's training time) and report best-so-far against simulated time.",
+    )] = None,
 ) -> None:
     """Compare strategies on a tabular benchmark: results.csv, summary.md, curves.png."""
     from archsmith.report import run_bench
@@ -428,17 +438,34 @@ def bench(
             progress.update(task, description=desc, completed=done, total=total)
 
         res = run_bench(space_name, benchmark, names, budget, seeds, out, workers=workers,
-                        strategy_configs=configs, progress=cb)
+                        strategy_configs=configs, progress=cb, workers_sim=workers_sim)
     table = Table(title=f"{benchmark}: mean best-so-far ± s.e. over {seeds} seeds")
     table.add_column("strategy", style="bold")
     cps = list(next(iter(res["strategies"].values()))["at"])
     for cp in cps:
         table.add_column(f"@{cp}", justify="right")
     for name, st in res["strategies"].items():
-        table.add_row(name, *(f"{st['at'][cp]['mean']:.4g} ± {st['at'][cp]['sem']:.2g}"
-                              for cp in cps))
+        table.add_row(name, *(_pm(st["at"][cp]) for cp in cps))
     console.print(table)
+    sim = res.get("simulated")
+    if sim:
+        t = Table(title=f"best-so-far against simulated wall-clock, {sim['workers_sim']} "
+                  "asynchronous workers")
+        t.add_column("strategy", style="bold")
+        first = next(iter(sim["at"].values()))
+        for cp, v in first.items():
+            t.add_column(f"@{cp} ({v['seconds'] / 3600:.2f} h)", justify="right")
+        for name, cps_t in sim["at"].items():
+            t.add_row(name, *(_pm(v) for v in cps_t.values()))
+        console.print(t)
     console.print(f"wrote {', '.join(str(Path(out) / f) for f in res['files'])}")
+
+
+def _pm(v: dict[str, Any]) -> str:
+    """``mean ± sem`` of a summary cell (``—`` for missing values)."""
+    if v.get("mean") is None:
+        return "—"
+    return f"{v['mean']:.4g}" + (f" ± {v['sem']:.2g}" if v.get("sem") is not None else "")
 
 
 @app.command("critic-eval")

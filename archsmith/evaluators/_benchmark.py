@@ -144,6 +144,8 @@ class BenchmarkEvaluator:
     default_objective: str = "val_acc"
     #: Name of the only space whose architectures the benchmark can score.
     space_name: str = "nb201"
+    #: Metric holding the simulated training time (used by the ``simulated`` executor).
+    simulated_time_metric: str | None = "train_seconds"
 
     def __init__(self, name: str) -> None:
         if name not in _NB201_DATASETS:

@@ -17,6 +17,7 @@ _EXECUTORS = {
     "inline": ("archsmith.executors._inline", "InlineExecutor"),
     "process": ("archsmith.executors._process", "ProcessExecutor"),
     "ray": ("archsmith.executors._ray", "RayExecutor"),
+    "simulated": ("archsmith.executors._simulated", "SimulatedExecutor"),
 }
 
 
@@ -30,7 +31,8 @@ def create_executor(name: str, workers: int = 1, **options: Any) -> Executor:
 
     Args:
         name: ``inline`` (in the driver's process, one at a time), ``process`` (worker
-            processes) or ``ray`` (Ray tasks; extra ``archsmith[ray]``).
+            processes), ``ray`` (Ray tasks; extra ``archsmith[ray]``) or ``simulated``
+            (tabular benchmarks: ``workers`` virtual workers in simulated time).
         workers: Number of trials evaluated at once.
         **options: Executor-specific options (e.g. ``address`` for Ray).
     """

@@ -66,6 +66,7 @@ class _Job:
     seed: int
     budget: int
     strategy_config: dict[str, Any] = field(default_factory=dict)
+    workers_sim: int | None = None
 
     @property
     def label(self) -> str:
@@ -79,6 +80,8 @@ class _JobResult:
     strategy_seconds: float
     failed: int
     duplicates: int
+    values: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
 
 
 # -- running one job -----------------------------------------------------------------------
@@ -88,7 +91,8 @@ def _make_search(job: _Job, out: str | Path) -> Any:
     cfg = SearchConfig(
         space=job.space, benchmark=job.benchmark, strategy=job.strategy,
         strategy_config=dict(job.strategy_config), budget=job.budget, seed=job.seed,
-        export=False, name="bench",
+        export=False, name="bench", workers=job.workers_sim or 1,
+        executor="simulated" if job.workers_sim else None,
     )
     return Search(cfg, out=out, storage="sqlite://")
 
@@ -114,9 +118,15 @@ def _run_job(job: _Job, report: Callable[[], None] | None = None) -> _JobResult:
         strategy.ask = timed(strategy.ask)
         strategy.tell = timed(strategy.tell)
 
+        ends: dict[int, float] = {}
+
         def on_event(event: dict[str, Any]) -> None:
-            if report is not None and event.get("event") == "trial":
-                report()
+            if event.get("event") == "trial":
+                # simulated executor: its clock is the trial's finish (a duplicate
+                # answered from storage finishes when it is proposed)
+                ends[event["record"].number] = float(getattr(search.executor, "now", 0.0))
+                if report is not None:
+                    report()
 
         t0 = time.perf_counter()
         search.run(progress=on_event)
@@ -137,6 +147,8 @@ def _run_job(job: _Job, report: Callable[[], None] | None = None) -> _JobResult:
         strategy_seconds=spent[0],
         failed=sum(r.state == "failed" for r in rows),
         duplicates=sum(r.cached_from is not None for r in rows),
+        values=values,
+        ends=[ends.get(r.number, math.nan) for r in rows] if job.workers_sim else [],
     )
 
 
@@ -338,6 +350,7 @@ def run_bench(
     workers: int = 1,
     strategy_configs: dict[str, dict[str, Any]] | None = None,
     progress: ProgressCallback | None = None,
+    workers_sim: int | None = None,
 ) -> dict[str, Any]:
     """Runs every strategy for ``seeds`` seeds and writes results, summary and plot.
 
@@ -359,6 +372,10 @@ def run_bench(
         strategy_configs: Constructor arguments per strategy name.
         progress: Called as ``progress(description, completed, total)`` with queries
             finished over all runs.
+        workers_sim: Run every search asynchronously on this many simulated workers
+            (executor ``simulated``: each trial takes the benchmark's training time) and
+            also report best-so-far against simulated wall-clock (``results_time.csv``,
+            ``curves_time.png``, a section of ``summary.md``).
 
     Returns:
         Summary dict: settings, ``optimum``, ``references`` (full-budget mean level of
@@ -374,20 +391,24 @@ def run_bench(
     strategies = [s.strip() for s in strategies if s.strip()]
     configs = dict(strategy_configs or {})
     _validate_numbers(strategies, budget, seeds, workers, configs)
+    if workers_sim is not None and (
+            isinstance(workers_sim, bool) or not isinstance(workers_sim, int) or workers_sim < 1):
+        raise ConfigError(f"workers_sim must be a positive integer, got {workers_sim!r}.")
     # build every search once (no storage is touched): unknown names and bad configs
     # raise here, before any job starts
     probes = []
     with tempfile.TemporaryDirectory(prefix="archsmith-bench-") as tmp:
         for s in strategies:
             probes.append(_make_search(
-                _Job(space, benchmark, s, 0, budget, dict(configs.get(s, {}))), tmp
+                _Job(space, benchmark, s, 0, budget, dict(configs.get(s, {})), workers_sim),
+                tmp
             ))
     probe = probes[0]
     objective, direction = probe.objective, probe.direction
     optimum_fn = getattr(probe.evaluator, "optimum", None)
     optimum = float(optimum_fn()) if callable(optimum_fn) else None
     jobs = [
-        _Job(space, benchmark, s, k, budget, dict(configs.get(s, {})))
+        _Job(space, benchmark, s, k, budget, dict(configs.get(s, {})), workers_sim)
         for s in strategies for k in range(seeds)
     ]
     out = Path(out)
@@ -413,12 +434,25 @@ def run_bench(
         "direction": direction, "budget": budget, "seeds": seeds, "workers": workers,
         "strategy_configs": configs, "optimum": optimum, "references": refs,
         "strategies": stats, "wall_seconds": wall, "date": started.isoformat(timespec="seconds"),
-        "command": _command(space, benchmark, strategies, budget, seeds, workers, out),
+        "command": _command(space, benchmark, strategies, budget, seeds, workers, out)
+        + (f" --workers-sim {workers_sim}" if workers_sim else ""),
         "plot_backend": backend,
         "files": {f"{k}.{e}": str(out / f"{k}.{e}") for k, e in
                   (("results", "csv"), ("summary", "md"), ("summary", "json"),
                    ("curves", "png"))},
     }
+    if workers_sim:
+        from archsmith.report._simtime import summarise_time, time_curve
+
+        runs = {(j.strategy, j.seed): time_curve(results[j.strategy, j.seed].ends,
+                                                 results[j.strategy, j.seed].values, direction)
+                for j in jobs}
+        summary["simulated"] = summarise_time(
+            strategies, seeds, direction, workers_sim, runs, out, optimum,
+            title=f"{benchmark}: best-so-far {objective} vs simulated time, {workers_sim} "
+            f"async workers ({seeds} seeds)", ylabel=f"best-so-far {objective}")
+        summary["files"].update({"results_time.csv": str(out / "results_time.csv"),
+                                 "curves_time.png": str(out / "curves_time.png")})
     from archsmith.report._summary import render_summary
 
     (out / "summary.md").write_text(render_summary(summary))

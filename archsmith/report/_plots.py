@@ -43,6 +43,8 @@ def plot_curves(
     ylabel: str = "best so far",
     xlabel: str = "queries",
     backend: str | None = None,
+    x: Sequence[float] | None = None,
+    y_from: float = 0.1,
 ) -> str:
     """Draws mean best-so-far curves with ± standard-error bands to a PNG file.
 
@@ -57,13 +59,15 @@ def plot_curves(
         ylabel: y-axis label.
         xlabel: x-axis label.
         backend: ``"matplotlib"``, ``"pillow"`` or ``None`` (matplotlib if importable).
+        x: x values shared by every curve (default: queries ``1 … n``).
+        y_from: Fraction of the x range whose curve level starts the y axis.
 
     Returns:
         The backend that drew the figure: ``"matplotlib"`` or ``"pillow"``.
     """
     if backend not in (None, "matplotlib", "pillow"):
         raise ConfigError(f"plot backend must be 'matplotlib' or 'pillow', got {backend!r}.")
-    limits = y_limits(curves, optimum, direction)
+    limits = y_limits(curves, optimum, direction, y_from)
     if backend != "pillow":
         try:
             import matplotlib  # noqa: F401
@@ -75,21 +79,23 @@ def plot_curves(
                 ) from None
         else:
             _plot_matplotlib(Path(path), curves, optimum, direction, title, ylabel, xlabel,
-                             limits)
+                             limits, x)
             return "matplotlib"
-    _plot_pillow(Path(path), curves, optimum, direction, title, ylabel, xlabel, limits)
+    _plot_pillow(Path(path), curves, optimum, direction, title, ylabel, xlabel, limits, x)
     return "pillow"
 
 
-def y_limits(curves: Curves, optimum: float | None, direction: str) -> tuple[float, float]:
-    """The y range: from the curves' level at 10 % of the budget to the best value.
+def y_limits(
+    curves: Curves, optimum: float | None, direction: str, start: float = 0.1
+) -> tuple[float, float]:
+    """The y range: from the curves' level at ``start`` (10 %) of the x range to the best.
 
     Example:
         >>> y_limits({"a": ([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])}, 4.0, "max")
         (0.85, 4.15)
     """
     n = max((len(m) for m, _ in curves.values()), default=1)
-    q0 = max(1, math.ceil(0.1 * n - 1e-9)) - 1
+    q0 = max(1, math.ceil(start * n - 1e-9)) - 1
     worst: list[float] = []
     every: list[float] = []
     for mean, sem in curves.values():
@@ -150,18 +156,19 @@ def nice_ticks(
 def _plot_matplotlib(
     path: Path, curves: Curves, optimum: float | None, direction: str, title: str,
     ylabel: str, xlabel: str, limits: tuple[float, float],
+    xs: Sequence[float] | None = None,
 ) -> None:
     import numpy as np
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 6), dpi=100)
     ax: Any = fig.add_subplot()
-    n = 1
+    n = 1.0
     for i, (name, (mean, sem)) in enumerate(curves.items()):
         m = np.asarray(mean, dtype=float)
         e = np.nan_to_num(np.asarray(sem, dtype=float), nan=0.0)
-        x = np.arange(1, len(m) + 1)
-        n = max(n, len(m))
+        x = np.arange(1, len(m) + 1) if xs is None else np.asarray(xs, dtype=float)[:len(m)]
+        n = max(n, float(x[-1]) if len(x) else 1.0)
         color = "#{:02x}{:02x}{:02x}".format(*PALETTE[i % len(PALETTE)])
         ax.fill_between(x, m - e, m + e, color=color, alpha=0.22, linewidth=0)
         ax.plot(x, m, color=color, linewidth=2, label=name)
@@ -218,6 +225,7 @@ def _dashed_hline(draw: Any, y: float, x0: float, x1: float, width: int) -> None
 def _plot_pillow(
     path: Path, curves: Curves, optimum: float | None, direction: str, title: str,
     ylabel: str, xlabel: str, limits: tuple[float, float],
+    xvals: Sequence[float] | None = None,
 ) -> None:
     from PIL import Image, ImageDraw
 
@@ -226,7 +234,8 @@ def _plot_pillow(
     pw, ph = W - left - right, H - top - bottom
     ylo, yhi = limits
     n = max((len(m) for m, _ in curves.values()), default=1)
-    xlo, xhi = 0.0, float(max(n, 1))
+    xat = list(range(1, n + 1)) if xvals is None else [float(v) for v in xvals]
+    xlo, xhi = 0.0, float(max(xat[-1] if xat else 1.0, 1e-12 if xvals is not None else 1.0))
     small, normal, big = _font(12), _font(14), _font(16)
 
     def px(x: float) -> float:
@@ -238,7 +247,7 @@ def _plot_pillow(
     img = Image.new("RGBA", (W, H), (255, 255, 255, 255))
     plot = Image.new("RGBA", (pw, ph), (255, 255, 255, 255))
     pd = ImageDraw.Draw(plot)
-    xticks, xdec = nice_ticks(xlo, xhi, 8, integer=True)
+    xticks, xdec = nice_ticks(xlo, xhi, 8, integer=xvals is None)
     yticks, ydec = nice_ticks(ylo, yhi, 7)
     for t in xticks:
         pd.line([(px(t), 0), (px(t), ph)], fill=_GRID, width=_S)
@@ -246,7 +255,7 @@ def _plot_pillow(
         pd.line([(0, py(t)), (pw, py(t))], fill=_GRID, width=_S)
     colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(curves)}
     for name, (mean, sem) in curves.items():  # bands first, lines on top
-        xs = [px(q) for q in range(1, len(mean) + 1)]
+        xs = [px(q) for q in xat[:len(mean)]]
         hi = [py(m + e) if math.isfinite(e) else math.nan for m, e in zip(mean, sem, strict=True)]
         lo = [py(m - e) if math.isfinite(e) else math.nan for m, e in zip(mean, sem, strict=True)]
         band = Image.new("RGBA", (pw, ph), (0, 0, 0, 0))
@@ -263,7 +272,7 @@ def _plot_pillow(
         ty = py(optimum) - h - 6 * _S if direction == "max" else py(optimum) + 5 * _S
         pd.text((8 * _S, ty), label, fill=_OPT, font=small)
     for name, (mean, _sem) in curves.items():
-        xs = [px(q) for q in range(1, len(mean) + 1)]
+        xs = [px(q) for q in xat[:len(mean)]]
         for seg in _segments(xs, [py(m) for m in mean]):
             if len(seg) == 1:
                 x, y = seg[0]

@@ -84,6 +84,26 @@ def render_summary(summary: dict[str, Any]) -> str:
             f"{st['strategy_seconds_per_query']:.4f} | {st['failed_per_run']:.1f} | "
             f"{st['duplicates_per_run']:.1f} |"
         )
+    sim = s.get("simulated")
+    if sim:
+        lines += [
+            "", f"## Best-so-far {obj} against simulated wall-clock "
+            f"({sim['workers_sim']} asynchronous workers)", "",
+            "Each trial takes the benchmark's own training time on one of "
+            f"{sim['workers_sim']} simulated workers (executor `simulated`); best-so-far at "
+            "time t is the best among the trials finished by t (mean ± s.e. over seeds; "
+            "`results_time.csv`, `curves_time.png`).",
+            "",
+            "| strategy | " + " | ".join(
+                f"{k} ({v['seconds'] / 3600:.2f} h)"
+                for k, v in next(iter(sim["at"].values())).items())
+            + " | mean end (h) |",
+            "|---" * (len(next(iter(sim["at"].values()))) + 2) + "|",
+        ]
+        for name, cps_t in sim["at"].items():
+            cells = [f"{f(v['mean'])} ± {f(v['sem'])}" for v in cps_t.values()]
+            lines.append(f"| {name} | " + " | ".join(cells)
+                         + f" | {sim['mean_end_seconds'][name] / 3600:.2f} |")
     engine = "matplotlib" if s["plot_backend"] == "matplotlib" else \
         "Pillow (built-in renderer; install the `plot` extra for matplotlib)"
     lines += ["", f"`curves.png` drawn with {engine}; `results.csv` holds every curve.", ""]
