@@ -29,7 +29,7 @@ import numpy as np
 from archsmith._config import SearchConfig
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult
-from archsmith.store import Store, TrialRow, sqlite_url
+from archsmith.store import Store, TrialRow, sqlite_url, url_without_password
 from archsmith.strategies import TrialRecord, create_strategy
 
 if TYPE_CHECKING:
@@ -168,7 +168,10 @@ class Search:
             sid = row.id
             # runtime settings (budget, timeout) may change on resume
             store.set_status(sid, "running")
-        pointer_data = {"storage": url, "name": self.config.name, "version": 1}
+        # never write a password next to the results: the driver finds it again in
+        # PGPASSWORD / ~/.pgpass, or the user gives --storage on resume
+        pointer_data = {"storage": url_without_password(url), "name": self.config.name,
+                        "version": 1}
         if not pointer.exists() or _read_pointer(self.out) != pointer_data:
             pointer.write_text(json.dumps(pointer_data, indent=2) + "\n")
         return store, sid

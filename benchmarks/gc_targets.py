@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 import warnings
@@ -170,23 +171,44 @@ def overhead(strategies: list[str], history_size: int = 500, seed: int = 0,
     return out
 
 
-def mnist1d(seeds: int, budget: int, out: Path, epochs: int) -> dict[str, list[float]]:
-    """Best validation accuracy of ``gc`` and ``random`` with real training on mnist1d."""
+def _mnist1d_job(job: tuple[str, int, int, str, int]) -> tuple[str, int, float, float]:
+    """One real-training search; returns (strategy, seed, best val_acc, seconds)."""
+    import torch
+
     from archsmith.search import Search, SearchConfig
 
-    res: dict[str, list[float]] = {}
-    for name in ("gc", "random"):
-        for seed in range(seeds):
-            folder = out / f"mnist1d-{name}-{seed}"
-            cfg = SearchConfig(space="cnn", data="mnist1d", strategy=name, budget=budget,
-                               seed=seed, epochs=epochs, export=False, name="gc-targets")
-            search = Search(cfg, out=folder) if not (folder / "archsmith.json").exists() \
-                else Search.resume(folder)
-            summary = search.run()
-            best = summary["best"] or {}
-            value = float(best.get("metrics", {}).get("val_acc", float("nan")))
-            res.setdefault(name, []).append(value)
-            print(f"[mnist1d] {name} seed {seed}: best val_acc {value:.4f}", flush=True)
+    name, seed, budget, folder, epochs = job
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    cfg = SearchConfig(space="cnn", data="mnist1d", strategy=name, budget=budget,
+                       seed=seed, epochs=epochs, export=False, name="gc-targets")
+    path = Path(folder)
+    search = Search.resume(path) if (path / "archsmith.json").exists() else Search(cfg, out=path)
+    summary = search.run()
+    best = summary["best"] or {}
+    value = float(best.get("metrics", {}).get("val_acc", float("nan")))
+    return name, seed, value, time.perf_counter() - t0
+
+
+def mnist1d(seeds: int, budget: int, out: Path, epochs: int,
+            workers: int) -> dict[str, list[float]]:
+    """Best validation accuracy of ``gc`` and ``random`` with real training on mnist1d.
+
+    Each (strategy, seed) search runs in its own process (``workers`` at a time, one
+    torch thread each) and is stored under ``OUT/mnist1d-<strategy>-<seed>``; an
+    interrupted run resumes from there.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(name, seed, budget, str(out / f"mnist1d-{name}-{seed}"), epochs)
+            for seed in range(seeds) for name in ("gc", "random")]
+    res: dict[str, list[float]] = {"gc": [math.nan] * seeds, "random": [math.nan] * seeds}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
+        for name, seed, value, secs in ex.map(_mnist1d_job, jobs):
+            res[name][seed] = value
+            print(f"[mnist1d] {name} seed {seed}: best val_acc {value:.2f} ({secs:.0f} s)",
+                  flush=True)
     return res
 
 
@@ -260,7 +282,8 @@ def main() -> None:
                   "|---|---|"]
         lines += [f"| {k} | {v:.3f} |" for k, v in oh.items()]
     if "mnist1d" in sections:
-        res = mnist1d(args.mnist1d_seeds, args.mnist1d_budget, out, args.mnist1d_epochs)
+        res = mnist1d(args.mnist1d_seeds, args.mnist1d_budget, out, args.mnist1d_epochs,
+                      args.workers)
         lines += ["", f"| mnist1d / cnn, budget {args.mnist1d_budget} | mean best val_acc | "
                   "per seed |", "|---|---|---|"]
         lines += [f"| {k} | {np.mean(v):.4f} | {', '.join(f'{x:.4f}' for x in v)} |"

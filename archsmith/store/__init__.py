@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from archsmith.store._sql import SearchRow, Store, TrialRow, sqlite_url
+from archsmith.store._sql import SearchRow, Store, TrialRow, sqlite_url, url_without_password
 
-__all__ = ["SearchRow", "Store", "TrialRow", "sqlite_url"]
+__all__ = ["SearchRow", "Store", "TrialRow", "sqlite_url", "url_without_password"]

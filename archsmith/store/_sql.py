@@ -43,7 +43,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from archsmith.errors import ConfigError
 
-__all__ = ["SearchRow", "Store", "TrialRow", "safe_url", "sqlite_url"]
+__all__ = ["SearchRow", "Store", "TrialRow", "safe_url", "sqlite_url", "url_without_password"]
 
 SCHEMA_VERSION = 1
 #: Longest search name (the column's size).
@@ -162,6 +162,28 @@ def safe_url(url: str) -> str:
         return url
 
 
+def url_without_password(url: str) -> str:
+    """``url`` with its password removed, for files written next to the results.
+
+    The database driver then takes the password from its usual places (PostgreSQL:
+    ``PGPASSWORD`` or ``~/.pgpass``), or the user passes ``--storage`` again.
+
+    Example:
+        >>> url_without_password("postgresql://ann:secret@db.example/nas")
+        'postgresql://ann@db.example/nas'
+        >>> url_without_password("sqlite:///runs/archsmith.db")
+        'sqlite:///runs/archsmith.db'
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    if parsed.password is None:
+        return url
+    # URL.set(password=None) keeps the password; URL is a NamedTuple, so _replace
+    return parsed._replace(password=None).render_as_string(hide_password=False)
+
+
 def _resolve_url(url: str) -> URL:
     """Parses ``url``; a plain ``postgresql://`` (or ``postgres://``) gets the installed driver.
 
@@ -267,7 +289,11 @@ class Store:
             self.engine.connect().close()
         except DBAPIError as e:
             self.engine.dispose()
-            raise ConfigError(f"Cannot open storage {shown!r}: {_reason(e)}.") from None
+            hint = ""
+            if "password" in _reason(e).lower():
+                hint = (" archsmith never writes passwords into its folders: set PGPASSWORD "
+                        "(or ~/.pgpass), or pass the full URL with --storage.")
+            raise ConfigError(f"Cannot open storage {shown!r}: {_reason(e)}.{hint}") from None
         for attempt in range(4):
             try:
                 with self.engine.begin() as conn:

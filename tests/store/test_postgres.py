@@ -303,3 +303,16 @@ def test_search_and_resume_on_postgres(pg: str, tmp_path: Path) -> None:
     assert [(t.hash, t.metrics) for t in ref.trials(ref_row.id)] == [
         (t.hash, t.metrics) for t in after]
     ref.close()
+
+
+def test_pointer_file_holds_no_password(pg: str, tmp_path: Path) -> None:
+    """The folder's archsmith.json never stores a password; resume still connects."""
+    with_pw = make_url(pg).set(password="s3cret-not-stored").render_as_string(
+        hide_password=False)
+    out = tmp_path / "pw-search"
+    Search(_config(5, "pw"), out=out, storage=with_pw).run()
+    text_ = (out / "archsmith.json").read_text()
+    assert "s3cret-not-stored" not in text_
+    assert json.loads(text_)["storage"] == pg
+    summary = Search.resume(out, budget=8).run()  # trust auth: no password needed
+    assert summary["trials"] == 8
