@@ -137,3 +137,35 @@ def test_cli_search_reports_simulated_clock(tmp_path: Path) -> None:
                                  "simulated", "--out", str(tmp_path / "s")])
     assert r.exit_code == 0, r.output
     assert "simulated wall-clock on 16 workers" in r.output
+
+
+class _InFlightCheck(SimulatedExecutor):
+    """Counts submissions whose architecture is already running (duplicates in flight)."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.flying: dict[int, str] = {}
+        self.duplicates = 0
+
+    def submit(self, number, evaluator, arch, budget, timeout=None) -> None:  # type: ignore[no-untyped-def]
+        self.duplicates += arch.hash in self.flying.values()
+        self.flying[number] = arch.hash
+        super().submit(number, evaluator, arch, budget, timeout)
+
+    def wait(self):  # type: ignore[no-untyped-def]
+        out = super().wait()
+        for n, _ in out:
+            self.flying.pop(n, None)
+        return out
+
+
+@pytest.mark.parametrize(
+    "strategy", ["random", "evolution", "local", "reinforce", "bananas", "bo", "optuna:tpe", "gc"])
+def test_every_strategy_runs_asynchronously_without_duplicates_in_flight(
+        tmp_path: Path, strategy: str) -> None:
+    ex = _InFlightCheck(8)
+    cfg = SearchConfig(space="nb201", benchmark="nb201/cifar10", strategy=strategy,
+                       budget=24, seed=1, export=False, executor="simulated", workers=8)
+    summary = Search(cfg, out=tmp_path, storage="sqlite://", executor=ex).run()
+    assert summary["trials"] == 24 and summary["status"] == "finished"
+    assert ex.duplicates == 0
