@@ -54,6 +54,23 @@ class Predictor:
         """
         raise NotImplementedError
 
+    def _checked_scores(
+        self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
+    ) -> np.ndarray:
+        """``scores`` as float64, after checking there is one per architecture (≥ 1)."""
+        from archsmith.errors import ConfigError
+
+        y = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if len(archs) != len(y) or len(y) == 0:
+            raise ConfigError(
+                f"{self.name} critic: fit needs as many scores as architectures (≥ 1); "
+                f"got {len(archs)} architectures and {len(y)} scores."
+            )
+        if not np.isfinite(y).all():
+            raise ConfigError(f"{self.name} critic: fit got non-finite scores; drop failed "
+                              "trials (NaN/inf) before fitting.")
+        return y
+
     def predict(self, archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted ``(mean, variance)`` arrays, one entry per architecture."""
         raise NotImplementedError

@@ -209,12 +209,7 @@ class GNNPredictor(Predictor):
     ) -> GNNPredictor:
         import torch
 
-        y = np.asarray(scores, dtype=np.float64)
-        if len(archs) != len(y) or len(y) == 0:
-            raise ConfigError(
-                f"gnn critic: fit needs as many scores as architectures (≥ 1); got "
-                f"{len(archs)} architectures and {len(y)} scores."
-            )
+        y = self._checked_scores(archs, scores)
         rng = rng if rng is not None else np.random.default_rng(self.seed)
         self.transform = TargetTransform(self.target).fit(y)
         target = torch.tensor(self.transform.forward(y), dtype=torch.float32)

@@ -147,12 +147,7 @@ class GPPredictor(Predictor):
     ) -> GPPredictor:
         import torch
 
-        y = np.asarray(scores, dtype=np.float64)
-        if len(archs) != len(y) or len(y) == 0:
-            raise ConfigError(
-                f"gp critic: fit needs as many scores as architectures (≥ 1); got "
-                f"{len(archs)} architectures and {len(y)} scores."
-            )
+        y = self._checked_scores(archs, scores)
         self.transform = TargetTransform(self.target).fit(y)
         t = torch.from_numpy(self.transform.forward(y))
         x = self._features(archs)

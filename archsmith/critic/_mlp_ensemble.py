@@ -169,12 +169,7 @@ class MLPEnsemblePredictor(Predictor):
     ) -> MLPEnsemblePredictor:
         import torch
 
-        y = np.asarray(scores, dtype=np.float64)
-        if len(archs) != len(y) or len(y) == 0:
-            raise ConfigError(
-                f"mlp-ensemble critic: fit needs as many scores as architectures (≥ 1); "
-                f"got {len(archs)} architectures and {len(y)} scores."
-            )
+        y = self._checked_scores(archs, scores)
         rng = rng if rng is not None else np.random.default_rng(self.seed)
         self.transform = TargetTransform(self.target).fit(y)
         target = torch.tensor(self.transform.forward(y), dtype=torch.float32)
