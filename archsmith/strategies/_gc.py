@@ -16,6 +16,13 @@ Each *round* (see :class:`GeneratorCritic`):
    architectures by their real scores, and the elite (the best architectures found) is
    replayed at every update so the policy does not forget it.
 
+Measured (``python benchmarks/gc_targets.py``, figures in ``benchmarks/RESULTS.md``): on
+NAS-Bench-201 cifar10, 20 seeds, mean best-so-far 91.36 / 91.54 / 91.61 at 25 / 50 / 100
+queries against Optuna TPE's 90.75 / 91.27 / 91.46 and BANANAS' 90.92 / 91.44 / 91.56;
+ahead of TPE at 100 queries on 11 of the 12 NAS-Bench-201 and NAS-Bench-Graph datasets
+(level on pubmed, where no critic ranks well); 0.27 s of its own time per query at 500
+finished trials.
+
 Everything is computed from the history passed to ``ask`` and from the strategy's
 state (generator, critic, queue), which :meth:`GeneratorCritic.state_dict` holds in
 full: a restored strategy proposes exactly what the original would.
