@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,37 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 #: Evaluators a worker keeps unpickled (least recently used ones are dropped).
 EVALUATOR_CACHE = 4
+
+
+def pickle_trial(
+    evaluator: Evaluator, arch: Architecture, budget: int | None, where: str
+) -> tuple[str, bytes, bytes]:
+    """``(key, evaluator pickle, (arch, budget) pickle)``; ``key`` is the pickle's SHA-1.
+
+    Raises:
+        ConfigError: Either cannot be pickled (the message names ``where`` they go).
+    """
+    try:
+        blob = pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((arch, budget), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:
+        raise ConfigError(
+            f"The evaluator or architecture cannot be sent to {where} "
+            f"({type(e).__name__}: {e}); define its class at module level of an "
+            "importable file, or use --executor inline."
+        ) from None
+    return hashlib.sha1(blob).hexdigest(), blob, payload
+
+
+def cache_evaluator(cache: OrderedDict[str, Any], key: str, make: Callable[[], Any]) -> Any:
+    """The cached entry for ``key`` (``make()`` on a miss), keeping the newest
+    :data:`EVALUATOR_CACHE` entries."""
+    if key not in cache:
+        cache[key] = make()
+    cache.move_to_end(key)
+    while len(cache) > EVALUATOR_CACHE:
+        cache.popitem(last=False)
+    return cache[key]
 #: Workers that die before they are ready, in a row, before the executor gives up.
 MAX_START_FAILURES = 3
 #: Seconds :meth:`ProcessExecutor.close` waits for idle workers to exit.
@@ -356,20 +387,8 @@ class ProcessExecutor:
         """
         if self._closed:
             raise RuntimeError("the process executor is closed")
-        try:
-            blob = pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)
-            payload = pickle.dumps((arch, budget), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as e:
-            raise ConfigError(
-                f"The evaluator or architecture cannot be sent to worker processes "
-                f"({type(e).__name__}: {e}); define its class at module level of an "
-                "importable file, or use --executor inline."
-            ) from None
-        key = hashlib.sha1(blob).hexdigest()
-        blob = self._blobs.setdefault(key, blob)
-        self._blobs.move_to_end(key)
-        while len(self._blobs) > EVALUATOR_CACHE:
-            self._blobs.popitem(last=False)
+        key, blob, payload = pickle_trial(evaluator, arch, budget, "worker processes")
+        blob = cache_evaluator(self._blobs, key, lambda: blob)
         self._queue.append(_Job(number, key, blob, payload, timeout))
         self._fill()
         self._dispatch()
@@ -383,10 +402,7 @@ class ProcessExecutor:
                 continue
             job = self._queue.popleft()
             send_blob = job.key not in w.keys
-            w.keys[job.key] = None
-            w.keys.move_to_end(job.key)
-            while len(w.keys) > EVALUATOR_CACHE:
-                w.keys.popitem(last=False)
+            cache_evaluator(w.keys, job.key, lambda: None)  # mirrors the worker's cache
             try:
                 w.conn.send(("eval", job.number, job.key, job.blob if send_blob else None,
                              job.payload))

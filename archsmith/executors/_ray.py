@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import pickle
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult
-from archsmith.executors._process import EVALUATOR_CACHE, cpu_count
+from archsmith.executors._process import cache_evaluator, cpu_count, pickle_trial
 
 if TYPE_CHECKING:
     from archsmith.evaluators._base import Evaluator
@@ -87,15 +86,10 @@ def _run_trial(key: str, blob_ref: list[Any], payload: bytes,
 
     yield STARTED
     try:
-        evaluator = _EVALUATORS.get(key)
-        if evaluator is None:
-            import ray
+        import ray
 
-            evaluator = pickle.loads(ray.get(blob_ref[0]))
-            _EVALUATORS[key] = evaluator
-            while len(_EVALUATORS) > EVALUATOR_CACHE:
-                _EVALUATORS.popitem(last=False)
-        _EVALUATORS.move_to_end(key)
+        evaluator = cache_evaluator(_EVALUATORS, key,
+                                    lambda: pickle.loads(ray.get(blob_ref[0])))
         arch, budget = pickle.loads(payload)
     except Exception as e:
         yield EvalResult.failure(
@@ -266,22 +260,9 @@ class RayExecutor:
         """
         if self._closed:
             raise RuntimeError("the Ray executor is closed")
-        try:
-            blob = pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)
-            payload = pickle.dumps((arch, budget), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as e:
-            raise ConfigError(
-                f"The evaluator or architecture cannot be sent to Ray workers "
-                f"({type(e).__name__}: {e}); define its class at module level of an "
-                "importable file, or use --executor inline."
-            ) from None
-        key = hashlib.sha1(blob).hexdigest()
-        if key not in self._blobs:
-            self._blobs[key] = self._ray.put(blob)
-        self._blobs.move_to_end(key)
-        while len(self._blobs) > EVALUATOR_CACHE:
-            self._blobs.popitem(last=False)
-        self._queue.append(_Job(number, key, payload, timeout, self._blobs[key]))
+        key, blob, payload = pickle_trial(evaluator, arch, budget, "Ray workers")
+        blob_ref = cache_evaluator(self._blobs, key, lambda: self._ray.put(blob))
+        self._queue.append(_Job(number, key, payload, timeout, blob_ref))
         self._dispatch()
 
     def _dispatch(self) -> None:
