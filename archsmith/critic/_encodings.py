@@ -28,7 +28,7 @@ import contextlib
 import functools
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -43,7 +43,9 @@ __all__ = [
     "TargetTransform",
     "feature_matrix",
     "has_path_encoding",
+    "load_network_state",
     "nb201_path_encoding",
+    "network_state",
     "onehot_matrix",
     "path_matrix",
     "single_thread",
@@ -369,6 +371,26 @@ class TargetTransform:
         t.xs = np.asarray(state["xs"], dtype=np.float64)
         t.ys = np.asarray(state["ys"], dtype=np.float64)
         return t
+
+
+def network_state(transform: TargetTransform, net: torch.nn.Module | None) -> dict[str, Any]:
+    """A fitted network critic's state: its target transform and a copy of its weights."""
+    if net is None:
+        return {}
+    return {"transform": transform.state(),
+            "net": {k: v.detach().clone() for k, v in net.state_dict().items()}}
+
+
+def load_network_state(
+    state: dict[str, Any], new_net: Callable[[int], torch.nn.Module]
+) -> tuple[TargetTransform, torch.nn.Module] | None:
+    """Inverse of :func:`network_state` (``None`` for an unfitted critic's state)."""
+    if not state:
+        return None
+    net = new_net(0)
+    net.load_state_dict(state["net"])
+    net.eval()
+    return TargetTransform.from_state(state["transform"]), net
 
 
 def _normal_scores(y: np.ndarray) -> np.ndarray:

@@ -16,7 +16,13 @@ import numpy as np
 
 from archsmith.critic import CRITICS
 from archsmith.critic._base import Predictor
-from archsmith.critic._encodings import TargetTransform, feature_matrix, single_threaded
+from archsmith.critic._encodings import (
+    TargetTransform,
+    feature_matrix,
+    load_network_state,
+    network_state,
+    single_threaded,
+)
 from archsmith.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -209,18 +215,14 @@ class MLPEnsemblePredictor(Predictor):
         return members.mean(0), members.var(0)
 
     def state_dict(self) -> dict[str, Any]:
-        if self._net is None:
-            return {}
-        return {"transform": self.transform.state(),
-                "net": {k: v.detach().clone() for k, v in self._net.state_dict().items()}}
+        return network_state(self.transform, self._net)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if not state:
+        loaded = load_network_state(state, self._new_net)
+        if loaded is None:
             self._net = None
             return
-        self.transform = TargetTransform.from_state(state["transform"])
-        self._net = self._new_net(0)
-        self._net.load_state_dict(state["net"])
+        self.transform, self._net = loaded
 
 
 CRITICS.add(
