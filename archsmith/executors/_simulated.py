@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from archsmith.errors import ConfigError
 from archsmith.executors._inline import safe_evaluate
@@ -120,7 +120,3 @@ class SimulatedExecutor:
 
     def close(self) -> None:
         self._events.clear()
-
-    def state(self) -> dict[str, Any]:
-        """``{"now", "busy"}``: the clock and the number of trials in flight."""
-        return {"now": self.now, "busy": len(self._events)}

@@ -390,10 +390,7 @@ def run_bench(
     """
     strategies = [s.strip() for s in strategies if s.strip()]
     configs = dict(strategy_configs or {})
-    _validate_numbers(strategies, budget, seeds, workers, configs)
-    if workers_sim is not None and (
-            isinstance(workers_sim, bool) or not isinstance(workers_sim, int) or workers_sim < 1):
-        raise ConfigError(f"workers_sim must be a positive integer, got {workers_sim!r}.")
+    _validate_numbers(strategies, budget, seeds, workers, configs, workers_sim)
     # build every search once (no storage is touched): unknown names and bad configs
     # raise here, before any job starts
     probes = []
@@ -434,8 +431,8 @@ def run_bench(
         "direction": direction, "budget": budget, "seeds": seeds, "workers": workers,
         "strategy_configs": configs, "optimum": optimum, "references": refs,
         "strategies": stats, "wall_seconds": wall, "date": started.isoformat(timespec="seconds"),
-        "command": _command(space, benchmark, strategies, budget, seeds, workers, out)
-        + (f" --workers-sim {workers_sim}" if workers_sim else ""),
+        "command": _command(space, benchmark, strategies, budget, seeds, workers, out,
+                            workers_sim),
         "plot_backend": backend,
         "files": {f"{k}.{e}": str(out / f"{k}.{e}") for k, e in
                   (("results", "csv"), ("summary", "md"), ("summary", "json"),
@@ -462,14 +459,17 @@ def run_bench(
 
 def _validate_numbers(
     strategies: list[str], budget: int, seeds: int, workers: int,
-    configs: dict[str, dict[str, Any]],
+    configs: dict[str, dict[str, Any]], workers_sim: int | None = None,
 ) -> None:
     if not strategies:
         raise ConfigError("strategies: give at least one strategy name, e.g. random,evolution.")
     dup = sorted({s for s in strategies if strategies.count(s) > 1})
     if dup:
         raise ConfigError(f"strategies: {dup} listed more than once; list each strategy once.")
-    for key, v in (("budget", budget), ("seeds", seeds), ("workers", workers)):
+    numbers = [("budget", budget), ("seeds", seeds), ("workers", workers)]
+    if workers_sim is not None:
+        numbers.append(("workers_sim", workers_sim))
+    for key, v in numbers:
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ConfigError(f"{key} must be a positive integer, got {v!r}.")
     extra = sorted(set(configs) - set(strategies))
@@ -493,11 +493,12 @@ def _write_csv(
 
 def _command(
     space: str, benchmark: str, strategies: list[str], budget: int, seeds: int, workers: int,
-    out: Path,
+    out: Path, workers_sim: int | None = None,
 ) -> str:
     return (
         f"archsmith bench --space {space} --benchmark {benchmark} "
         f"--strategies {','.join(strategies)} --budget {budget} --seeds {seeds} "
         f"--workers {workers} --out {out}"
+        + (f" --workers-sim {workers_sim}" if workers_sim else "")
     )
 
