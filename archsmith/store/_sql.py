@@ -481,8 +481,22 @@ def _reason(e: DBAPIError) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    import sqlite3
+
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    # the busy timeout first, so the other pragmas wait for a lock held elsewhere
     cur.execute("PRAGMA busy_timeout=30000")
+    # switching a new file to WAL while another driver does the same can answer
+    # "database is locked" at once (SQLite skips the busy handler there): retry
+    deadline = time.monotonic() + 30.0
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as e:
+            busy = "locked" in str(e) or "busy" in str(e)
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
