@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -15,20 +14,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
+from archsmith._cli_view import bench_progress, console, err_console, fail, fmt, run_search
 from archsmith.errors import ArchsmithError
 
 app = typer.Typer(
@@ -38,16 +28,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(Panel(Text(message), title="archsmith: error", border_style="red",
-                            expand=False))
-    return typer.Exit(code=2)
 
 
 def _user_errors(fn: F) -> F:
@@ -58,115 +39,9 @@ def _user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ArchsmithError as e:
-            raise _fail(str(e)) from None
+            raise fail(str(e)) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"
-    return str(v)
-
-
-class _ProgressView:
-    """Rich progress bar fed by the search's progress events."""
-
-    def __init__(self, budget: int, objective: str, verbose: bool = True) -> None:
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=console,
-        )
-        self.task = self.progress.add_task("searching", total=budget, best="–")
-        self.objective = objective
-        self.verbose = verbose
-        self.last_best: Any = None
-
-    def __call__(self, ev: dict[str, Any]) -> None:
-        p = self.progress
-        best = "–" if ev.get("best") is None else _fmt(ev["best"])
-        if ev["event"] == "start":
-            p.update(self.task, completed=ev["done"], best=best)
-            if ev["done"]:
-                p.console.print(f"resuming: {ev['done']} finished trial(s) kept"
-                                + (f", {len(ev['rerun'])} interrupted trial(s) re-run"
-                                   if ev["rerun"] else ""))
-        elif ev["event"] == "trial":
-            rec = ev["record"]
-            improved = ev.get("best") is not None and ev["best"] != self.last_best
-            self.last_best = ev.get("best")
-            if rec.state == "complete" and not (self.verbose or improved):
-                pass
-            elif rec.state == "complete":
-                val = _fmt(rec.metrics.get(self.objective))
-                note = " (duplicate: answered from storage)" if ev["cached"] else ""
-                p.console.print(f"trial {rec.number:>3}  [green]complete[/] "
-                                f"{self.objective}={val}{note}")
-            else:
-                p.console.print(f"trial {rec.number:>3}  [red]failed[/]   {ev['error']}")
-            p.update(self.task, completed=ev["done"], best=best)
-        elif ev["event"] == "final":
-            p.update(self.task, description="retraining best" if self.verbose else "finishing")
-
-
-def _run_search(search: Any) -> None:
-    """Runs a search with a progress bar; SIGTERM and Ctrl-C stop it cleanly."""
-    view = _ProgressView(search.config.budget, search.objective,
-                         verbose=search.config.source == "data")
-
-    def on_term(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, on_term)
-    t0 = time.perf_counter()
-    try:
-        with view.progress:
-            summary = search.run(progress=view)
-    except KeyboardInterrupt:
-        err_console.print(
-            f"[yellow]Stopped.[/] Every finished trial is stored. Continue with:\n"
-            f"  archsmith resume {search.out}"
-        )
-        raise typer.Exit(code=130) from None
-    finally:
-        signal.signal(signal.SIGTERM, old)
-    _print_summary(summary, time.perf_counter() - t0)
-    if search.executor.name == "simulated":
-        now = float(getattr(search.executor, "now", 0.0))
-        console.print(f"simulated wall-clock on {search.executor.workers} workers: "
-                      f"{now:,.0f} s ({now / 3600:.2f} h)")
-
-
-def _print_summary(summary: dict[str, Any], seconds: float) -> None:
-    console.print(
-        f"\n[bold]{summary['trials']}[/] trials ({summary['complete']} complete, "
-        f"{summary['failed']} failed) in {seconds:.1f} s — status: {summary['status']}"
-    )
-    best = summary.get("best")
-    if best:
-        obj = best["objective"]
-        console.print(f"best: trial {best['number']}  {obj}={_fmt(best['metrics'].get(obj))}")
-        console.print(f"      {' '.join(f'{k}={v}' for k, v in best['arch']['decisions'].items())}")
-        if "final" in best:
-            fm = best["final"]
-            console.print(
-                "retrained on train+validation: "
-                + ", ".join(f"{k}={_fmt(v)}" for k, v in fm.items())
-            )
-        if "final_error" in best:
-            console.print(f"[red]final retraining failed:[/] {best['final_error']}")
-    out = summary["out"]
-    console.print(f"results: {out}  (archsmith show {out})")
-    if best and "weights.pt" in best.get("files", []):
-        console.print(f"model:   {out}/best/  (python -c \"import archsmith; "
-                      f"print(archsmith.load('{out}'))\")")
 
 
 @app.command()
@@ -227,7 +102,7 @@ def search(
         out = Path("runs") / f"{cfg.space}-{src}-{time.strftime('%Y%m%d-%H%M%S')}"
     s = Search(cfg, out, storage=storage)
     console.print(f"output: {out}")
-    _run_search(s)
+    run_search(s)
 
 
 #: Settings of the demo search (``archsmith search`` with no options).
@@ -251,7 +126,7 @@ def resume(
 
     s = Search.resume(out, budget=budget, storage=storage, workers=workers, executor=executor)
     console.print(f"resuming {out}")
-    _run_search(s)
+    run_search(s)
 
 
 def _load_stored(
@@ -343,8 +218,8 @@ def show(
     table.add_column("architecture")
     describe = _arch_describer(cfg)
     for rank, t in enumerate(done[:top], 1):
-        table.add_row(str(rank), str(t["number"]), _fmt(t["metrics"][obj]),
-                      *(_fmt(t["metrics"].get(k, "")) for k in extra),
+        table.add_row(str(rank), str(t["number"]), fmt(t["metrics"][obj]),
+                      *(fmt(t["metrics"].get(k, "")) for k in extra),
                       describe(t["arch"]))
     console.print(table)
     failed = [t for t in trials if t["state"] == "failed"]
@@ -352,7 +227,7 @@ def show(
         console.print(f"[red]failed[/] trial {t['number']}: {t['error']}")
     if best and "final" in best:
         console.print("best retrained: " + ", ".join(
-            f"{k}={_fmt(v)}" for k, v in best["final"].items()))
+            f"{k}={fmt(v)}" for k, v in best["final"].items()))
     if searches:
         _print_searches(searches)
 
@@ -428,9 +303,7 @@ def bench(
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     configs = _parse_table(strategy_configs, "--strategy-configs")
     space_name = space or benchmark.split("/")[0]
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                        console=console)
+    progress = bench_progress()
     with progress:
         task = progress.add_task("bench", total=None)
 

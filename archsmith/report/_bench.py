@@ -41,16 +41,21 @@ from typing import Any
 import numpy as np
 
 from archsmith.errors import ConfigError
+from archsmith.report._stats import (
+    CHECKPOINTS,
+    REFERENCES,
+    best_so_far,
+    checkpoint_queries,
+    first_query,
+    mean_sem,
+    num,
+    reaches,
+)
 
 __all__ = [
     "CHECKPOINTS", "REFERENCES", "ProgressCallback", "best_so_far", "checkpoint_queries",
     "run_bench",
 ]
-
-#: Fractions of the budget at which summary.md reports mean ± standard error.
-CHECKPOINTS: tuple[int, ...] = (10, 25, 50, 100)
-#: Strategies whose full-budget mean level the other strategies are timed against.
-REFERENCES: tuple[str, ...] = ("evolution", "optuna:tpe")
 
 #: ``progress(description, completed_queries, total_queries)``.
 ProgressCallback = Callable[[str, int, int], None]
@@ -152,26 +157,6 @@ def _run_job(job: _Job, report: Callable[[], None] | None = None) -> _JobResult:
     )
 
 
-def best_so_far(values: list[float], direction: str = "max") -> list[float]:
-    """Running best of ``values``; NaN (failed trials) is skipped, NaN until a success.
-
-    Example:
-        >>> best_so_far([1.0, float("nan"), 3.0, 2.0])
-        [1.0, 1.0, 3.0, 3.0]
-        >>> best_so_far([float("nan"), 5.0, 4.0], "min")
-        [nan, 5.0, 4.0]
-    """
-    out: list[float] = []
-    best = math.nan
-    for v in values:
-        if not math.isnan(v) and (
-            math.isnan(best) or (v > best if direction == "max" else v < best)
-        ):
-            best = v
-        out.append(best)
-    return out
-
-
 _QUEUE: Any = None
 
 
@@ -263,41 +248,6 @@ def _run_jobs(
 
 
 # -- statistics ----------------------------------------------------------------------------
-def _mean_sem(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard errors over the finite entries of ``matrix``."""
-    finite = np.isfinite(matrix)
-    n = finite.sum(axis=0)
-    safe = np.where(finite, matrix, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = safe.sum(axis=0) / n
-        var = (np.where(finite, (matrix - mean) ** 2, 0.0)).sum(axis=0) / (n - 1)
-        sem = np.sqrt(var / n)
-    return np.where(n > 0, mean, np.nan), np.where(n > 1, sem, np.nan)
-
-
-def _reaches(values: np.ndarray, level: float, direction: str) -> np.ndarray:
-    tol = 1e-9 * max(1.0, abs(level))
-    with np.errstate(invalid="ignore"):
-        return values >= level - tol if direction == "max" else values <= level + tol
-
-
-def _first_query(curve: np.ndarray, level: float, direction: str) -> int | None:
-    hit = np.flatnonzero(_reaches(curve, level, direction))
-    return int(hit[0]) + 1 if hit.size else None
-
-
-def checkpoint_queries(budget: int) -> dict[str, int]:
-    """Query numbers of the 10/25/50/100 % checkpoints (rounded up, at least 1).
-
-    Example:
-        >>> checkpoint_queries(100)
-        {'10%': 10, '25%': 25, '50%': 50, '100%': 100}
-        >>> checkpoint_queries(20)
-        {'10%': 2, '25%': 5, '50%': 10, '100%': 20}
-    """
-    return {f"{p}%": max(1, -(-p * budget // 100)) for p in CHECKPOINTS}
-
-
 def _summarise(
     strategies: list[str], seeds: int, budget: int, direction: str,
     results: dict[tuple[str, int], _JobResult],
@@ -306,7 +256,7 @@ def _summarise(
     matrices: dict[str, np.ndarray] = {}
     for s in strategies:
         matrices[s] = np.array([results[s, k].curve for k in range(seeds)], dtype=float)
-        curves[s] = _mean_sem(matrices[s])
+        curves[s] = mean_sem(matrices[s])
     refs = {r: float(curves[r][0][-1]) for r in REFERENCES if r in curves}
     stats: dict[str, dict[str, Any]] = {}
     for s in strategies:
@@ -316,14 +266,14 @@ def _summarise(
         strat_secs = float(np.mean([r.strategy_seconds for r in runs]))
         stats[s] = {
             "at": {
-                key: {"query": q, "mean": _num(mean[q - 1]), "sem": _num(sem[q - 1])}
+                key: {"query": q, "mean": num(mean[q - 1]), "sem": num(sem[q - 1])}
                 for key, q in checkpoint_queries(budget).items()
             },
             "queries_to_reach": {
-                r: _first_query(mean, lvl, direction) for r, lvl in refs.items()
+                r: first_query(mean, lvl, direction) for r, lvl in refs.items()
             },
             "seeds_reaching": {
-                r: int(_reaches(matrices[s][:, -1], lvl, direction).sum())
+                r: int(reaches(matrices[s][:, -1], lvl, direction).sum())
                 for r, lvl in refs.items()
             },
             "seconds_per_run": secs,
@@ -333,10 +283,6 @@ def _summarise(
             "duplicates_per_run": float(np.mean([r.duplicates for r in runs])),
         }
     return stats, refs, curves
-
-
-def _num(x: float) -> float | None:
-    return None if not math.isfinite(float(x)) else float(x)
 
 
 # -- the entry point -----------------------------------------------------------------------

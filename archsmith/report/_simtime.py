@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from archsmith.report._bench import best_so_far
+from archsmith.report._stats import best_so_far
 
 __all__ = ["GRID_POINTS", "on_grid", "summarise_time", "time_curve"]
 
@@ -76,8 +76,8 @@ def summarise_time(
         ``{"workers_sim", "end_seconds", "at": {strategy: {"10%": {seconds, mean,
         sem}, …}}, "mean_end_seconds": {strategy: …}}``.
     """
-    from archsmith.report._bench import _mean_sem, _num
     from archsmith.report._plots import plot_curves
+    from archsmith.report._stats import mean_sem, num
 
     end = min((t[-1] for t, _ in runs.values() if t), default=1.0)
     grid = np.linspace(0.0, end, GRID_POINTS).tolist()
@@ -85,12 +85,12 @@ def summarise_time(
     at: dict[str, dict[str, dict[str, float | None]]] = {}
     for s in strategies:
         matrix = np.array([on_grid(*runs[s, k], grid) for k in range(seeds)], dtype=float)
-        mean, sem = _mean_sem(matrix)
+        mean, sem = mean_sem(matrix)
         curves[s] = (mean, sem)
         at[s] = {}
         for p in TIME_CHECKPOINTS:
             i = min(len(grid) - 1, max(0, round(p / 100 * (len(grid) - 1))))
-            at[s][f"{p}%"] = {"seconds": grid[i], "mean": _num(mean[i]), "sem": _num(sem[i])}
+            at[s][f"{p}%"] = {"seconds": grid[i], "mean": num(mean[i]), "sem": num(sem[i])}
     with (out / "results_time.csv").open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["strategy", "seed", "finished", "sim_seconds", "best_so_far"])

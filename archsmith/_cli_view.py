@@ -1,0 +1,148 @@
+"""What the ``archsmith`` command line prints: consoles, the progress bar, summaries.
+
+Kept apart from :mod:`archsmith.cli` (the commands and their options) so each stays short.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+__all__ = ["bench_progress", "console", "err_console", "fail", "fmt", "print_summary", "run_search"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    err_console.print(Panel(Text(message), title="archsmith: error", border_style="red",
+                            expand=False))
+    return typer.Exit(code=2)
+
+
+def fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"
+    return str(v)
+
+
+class _ProgressView:
+    """Rich progress bar fed by the search's progress events."""
+
+    def __init__(self, budget: int, objective: str, verbose: bool = True) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.task = self.progress.add_task("searching", total=budget, best="–")
+        self.objective = objective
+        self.verbose = verbose
+        self.last_best: Any = None
+
+    def __call__(self, ev: dict[str, Any]) -> None:
+        p = self.progress
+        best = "–" if ev.get("best") is None else fmt(ev["best"])
+        if ev["event"] == "start":
+            p.update(self.task, completed=ev["done"], best=best)
+            if ev["done"]:
+                p.console.print(f"resuming: {ev['done']} finished trial(s) kept"
+                                + (f", {len(ev['rerun'])} interrupted trial(s) re-run"
+                                   if ev["rerun"] else ""))
+        elif ev["event"] == "trial":
+            rec = ev["record"]
+            improved = ev.get("best") is not None and ev["best"] != self.last_best
+            self.last_best = ev.get("best")
+            if rec.state == "complete" and not (self.verbose or improved):
+                pass
+            elif rec.state == "complete":
+                val = fmt(rec.metrics.get(self.objective))
+                note = " (duplicate: answered from storage)" if ev["cached"] else ""
+                p.console.print(f"trial {rec.number:>3}  [green]complete[/] "
+                                f"{self.objective}={val}{note}")
+            else:
+                p.console.print(f"trial {rec.number:>3}  [red]failed[/]   {ev['error']}")
+            p.update(self.task, completed=ev["done"], best=best)
+        elif ev["event"] == "final":
+            p.update(self.task, description="retraining best" if self.verbose else "finishing")
+
+
+def run_search(search: Any) -> None:
+    """Runs a search with a progress bar; SIGTERM and Ctrl-C stop it cleanly."""
+    view = _ProgressView(search.config.budget, search.objective,
+                         verbose=search.config.source == "data")
+
+    def on_term(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    t0 = time.perf_counter()
+    try:
+        with view.progress:
+            summary = search.run(progress=view)
+    except KeyboardInterrupt:
+        err_console.print(
+            f"[yellow]Stopped.[/] Every finished trial is stored. Continue with:\n"
+            f"  archsmith resume {search.out}"
+        )
+        raise typer.Exit(code=130) from None
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    print_summary(summary, time.perf_counter() - t0)
+    if search.executor.name == "simulated":
+        now = float(getattr(search.executor, "now", 0.0))
+        console.print(f"simulated wall-clock on {search.executor.workers} workers: "
+                      f"{now:,.0f} s ({now / 3600:.2f} h)")
+
+
+def print_summary(summary: dict[str, Any], seconds: float) -> None:
+    console.print(
+        f"\n[bold]{summary['trials']}[/] trials ({summary['complete']} complete, "
+        f"{summary['failed']} failed) in {seconds:.1f} s — status: {summary['status']}"
+    )
+    best = summary.get("best")
+    if best:
+        obj = best["objective"]
+        console.print(f"best: trial {best['number']}  {obj}={fmt(best['metrics'].get(obj))}")
+        console.print(f"      {' '.join(f'{k}={v}' for k, v in best['arch']['decisions'].items())}")
+        if "final" in best:
+            fm = best["final"]
+            console.print(
+                "retrained on train+validation: "
+                + ", ".join(f"{k}={fmt(v)}" for k, v in fm.items())
+            )
+        if "final_error" in best:
+            console.print(f"[red]final retraining failed:[/] {best['final_error']}")
+    out = summary["out"]
+    console.print(f"results: {out}  (archsmith show {out})")
+    if best and "weights.pt" in best.get("files", []):
+        console.print(f"model:   {out}/best/  (python -c \"import archsmith; "
+                      f"print(archsmith.load('{out}'))\")")
+
+
+def bench_progress() -> Progress:
+    """The progress bar of ``archsmith bench`` (queries of all runs, elapsed, ETA)."""
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=console)
