@@ -8,6 +8,8 @@ Usage (mean best-so-far over seeds at 25 / 50 / 100 queries)::
 
     python benchmarks/strategy_loop.py --strategies random,evolution,local,optuna:tpe,reinforce \
         --benchmark nb201/cifar10 --budget 100 --seeds 20 --workers 2
+    python benchmarks/strategy_loop.py --strategies gc --benchmark nbgraph/pubmed \
+        --seeds 40 --first-seed 20 --config '{"policy_samples": 512}' --workers 2
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def summarise(results: list[LoopResult], points: tuple[int, ...]) -> dict[str, A
             if p <= curves.shape[1]:
                 col = curves[:, p - 1]
                 se = col.std(ddof=1) / np.sqrt(len(col)) if len(col) > 1 else 0.0
-                row[f"@{p}"] = (round(float(col.mean()), 3), round(float(se), 3))
+                row[f"@{p}"] = (round(float(col.mean()), 4), round(float(se), 4))
         row["duplicates"] = round(float(np.mean([r.duplicates for r in rs])), 2)
         row["strategy_s_per_query"] = round(
             float(np.mean([r.strategy_seconds / len(r.best_so_far) for r in rs])), 4
@@ -132,6 +134,8 @@ def main() -> None:
     ap.add_argument("--benchmark", default="nb201/cifar10")
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds are first-seed … first-seed+seeds-1 (e.g. unseen seeds)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--config", default="{}", help="JSON constructor arguments (all strategies)")
     args = ap.parse_args()
@@ -139,7 +143,7 @@ def main() -> None:
     jobs = [
         (name, args.budget, seed, args.benchmark, config)
         for name in args.strategies.split(",")
-        for seed in range(args.seeds)
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
     t0 = time.perf_counter()
     if args.workers > 1:
