@@ -30,12 +30,19 @@ err_console = Console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
+    """Prints ``message`` in a red panel on stderr; returns the exit (code 2) to raise."""
     err_console.print(Panel(Text(message), title="archsmith: error", border_style="red",
                             expand=False))
     return typer.Exit(code=2)
 
 
 def fmt(v: Any) -> str:
+    """A metric value for the terminal.
+
+    Example:
+        >>> fmt(0.812345), fmt(123456.0), fmt(3)
+        ('0.8123', '1.235e+05', '3')
+    """
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"
     return str(v)

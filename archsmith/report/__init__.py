@@ -8,15 +8,9 @@ Example:
 
 from __future__ import annotations
 
-from archsmith.report._bench import (
-    CHECKPOINTS,
-    REFERENCES,
-    ProgressCallback,
-    best_so_far,
-    checkpoint_queries,
-    run_bench,
-)
+from archsmith.report._bench import ProgressCallback, run_bench
 from archsmith.report._plots import plot_curves
+from archsmith.report._stats import CHECKPOINTS, REFERENCES, best_so_far, checkpoint_queries
 from archsmith.report._summary import render_summary
 
 __all__ = [

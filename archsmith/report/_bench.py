@@ -42,7 +42,6 @@ import numpy as np
 
 from archsmith.errors import ConfigError
 from archsmith.report._stats import (
-    CHECKPOINTS,
     REFERENCES,
     best_so_far,
     checkpoint_queries,
@@ -52,10 +51,7 @@ from archsmith.report._stats import (
     reaches,
 )
 
-__all__ = [
-    "CHECKPOINTS", "REFERENCES", "ProgressCallback", "best_so_far", "checkpoint_queries",
-    "run_bench",
-]
+__all__ = ["ProgressCallback", "run_bench"]
 
 #: ``progress(description, completed_queries, total_queries)``.
 ProgressCallback = Callable[[str, int, int], None]
