@@ -51,6 +51,10 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 #: Evaluators a worker keeps unpickled (least recently used ones are dropped).
 EVALUATOR_CACHE = 4
+#: Workers that die before they are ready, in a row, before the executor gives up.
+MAX_START_FAILURES = 3
+#: Seconds :meth:`ProcessExecutor.close` waits for idle workers to exit.
+CLOSE_GRACE = 5.0
 
 
 def pickle_trial(
@@ -82,10 +86,7 @@ def cache_evaluator(cache: OrderedDict[str, Any], key: str, make: Callable[[], A
     while len(cache) > EVALUATOR_CACHE:
         cache.popitem(last=False)
     return cache[key]
-#: Workers that die before they are ready, in a row, before the executor gives up.
-MAX_START_FAILURES = 3
-#: Seconds :meth:`ProcessExecutor.close` waits for idle workers to exit.
-CLOSE_GRACE = 5.0
+
 
 _ENV_LOCK = threading.Lock()
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from archsmith.report._stats import best_so_far
+from archsmith.report._stats import best_so_far, mean_sem, num
 
 __all__ = ["GRID_POINTS", "on_grid", "summarise_time", "time_curve"]
 
@@ -77,7 +77,6 @@ def summarise_time(
         sem}, …}}, "mean_end_seconds": {strategy: …}}``.
     """
     from archsmith.report._plots import plot_curves
-    from archsmith.report._stats import mean_sem, num
 
     end = min((t[-1] for t, _ in runs.values() if t), default=1.0)
     grid = np.linspace(0.0, end, GRID_POINTS).tolist()
