@@ -124,7 +124,7 @@ class GeneratorCritic(Strategy):
         beta: float = 1.0,
         num_init: int = 10,
         round_size: int = 1,
-        policy_samples: int = 128,
+        policy_samples: int = 512,
         num_parents: int = 5,
         neighbourhood: int = 2,
         mutations: int = 10,
