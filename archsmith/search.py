@@ -3,6 +3,9 @@
 The driver is the only writer to storage. Each trial is stored when it starts and
 again when it finishes, so a crash loses nothing that finished; :meth:`Search.resume`
 drops trials left ``running``, restores the strategy and continues to the budget.
+A driver holds the search's lease (:class:`~archsmith.store.Lease`) while it runs, so a
+second driver on the same search name is refused with the first one's host and pid
+instead of both writing to it.
 
 Example:
     >>> import tempfile
@@ -29,7 +32,7 @@ import numpy as np
 from archsmith._config import SearchConfig
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult
-from archsmith.store import Store, TrialRow, sqlite_url, url_without_password
+from archsmith.store import Lease, Store, TrialRow, sqlite_url, url_without_password
 from archsmith.strategies import TrialRecord, create_strategy
 
 if TYPE_CHECKING:
@@ -140,6 +143,7 @@ class Search:
         self._storage_url = storage
         self._store: Store | None = None
         self._search_id: int | None = None
+        self._lease: Lease | None = None
         self.stop_requested = False
 
     # -- storage ------------------------------------------------------------------------
@@ -166,7 +170,14 @@ class Search:
                     f"`archsmith resume {self.out}` to continue the stored one."
                 )
             sid = row.id
-            # runtime settings (budget, timeout) may change on resume
+        # one driver per search: a second one (or a stale `resume`) is refused here
+        self._lease = Lease(store, sid, self.config.name)
+        try:
+            self._lease.acquire()
+        except ConfigError:
+            store.close()
+            raise
+        if row is not None:  # runtime settings (budget, timeout) may change on resume
             store.set_status(sid, "running")
         # never write a password next to the results: the driver finds it again in
         # PGPASSWORD / ~/.pgpass, or the user gives --storage on resume
@@ -203,7 +214,15 @@ class Search:
         """
         store, sid = self._open()
         self._store, self._search_id = store, sid
+        try:
+            return self._run(store, sid, progress)
+        finally:
+            if self._lease is not None:
+                self._lease.release()
+
+    def _run(self, store: Store, sid: int, progress: ProgressFn | None) -> dict[str, Any]:
         cfg = self.config
+        lease = self._lease
         rerun = store.drop_running(sid)
         rows = store.trials(sid)
         finished = {r.number: self._record(r) for r in rows}
@@ -229,6 +248,13 @@ class Search:
         executor = self.executor
         try:
             while (free and not self.stop_requested) or running:
+                if lease is not None and lease.lost:
+                    raise _LeaseLostError(
+                        f"Search {cfg.name!r} was taken over by another driver while this "
+                        "one could not refresh its lease (storage unreachable or the "
+                        f"process suspended for over {lease.stale_after:.0f} s). This "
+                        "driver stopped; its finished trials are stored."
+                    )
                 while free and not self.stop_requested and len(running) < executor.workers:
                     number = free.pop(0)
                     history = [finished[n] for n in sorted(finished)] + list(running.values())
@@ -257,6 +283,9 @@ class Search:
                             continue
                         self._finish(number, running.pop(number), res, None,
                                      finished, told, progress, t_start)
+        except _LeaseLostError:  # the search is another driver's now: leave it alone
+            executor.cancel()
+            raise
         except BaseException:  # Ctrl-C, SIGTERM, or an executor that cannot start
             executor.cancel()
             store.drop_running(sid)
@@ -393,6 +422,10 @@ class Search:
         cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
         store.close()
         return cls(cfg, out, storage=url, space=space, evaluator=evaluator)
+
+
+class _LeaseLostError(ConfigError):
+    """Another driver took this search over; this driver must not write to it."""
 
 
 def _read_pointer(out: Path) -> dict[str, Any]:

@@ -167,3 +167,32 @@ def test_bench_command(tmp_path: Path) -> None:
     code, text = _invoke("bench", "--benchmark", "nb201/cifar10", "--strategies", "randm",
                          "--budget", "10", "--seeds", "1", "--out", str(tmp_path / "c"))
     assert code == 2 and "Valid strategy names" in text
+
+
+def test_second_driver_on_a_running_search_is_refused(tmp_path: Path) -> None:
+    ev = tmp_path / "slow.py"
+    ev.write_text(
+        "import time\n"
+        "def fn(arch, budget):\n"
+        "    time.sleep(0.2)\n"
+        "    return {'val_acc': float(len(str(arch['decisions'])) % 97)}\n"
+    )
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "archsmith", "search", "--space", "mlp", "--evaluator",
+           f"{ev}:fn", "--strategy", "random", "--budget", "200", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while _count_complete(out / "archsmith.db") < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        code, text = _invoke("resume", str(out))
+        assert code == 2, text
+        flat = " ".join(text.replace("│", " ").split())
+        assert "being run by another archsmith driver" in flat and f"pid {proc.pid}" in flat
+    finally:
+        proc.kill()
+        proc.wait()
+    n = _count_complete(out / "archsmith.db")
+    assert n < 200
+    code, text = _invoke("resume", str(out), "--budget", str(n + 2))  # the killed one's
+    assert code == 0, text  # lease is taken over at once

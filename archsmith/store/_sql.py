@@ -22,30 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Float,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    delete,
-    event,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from archsmith.errors import ConfigError
+from archsmith.store._models import Base, SearchModel, TrialModel
 
 __all__ = ["SearchRow", "Store", "TrialRow", "safe_url", "sqlite_url", "url_without_password"]
 
-SCHEMA_VERSION = 1
 #: Longest search name (the column's size).
 MAX_NAME = 200
 #: Longest architecture hash (the column's size).
@@ -58,43 +44,6 @@ _PG_HINT = (
     "Install a PostgreSQL driver: pip install 'archsmith[postgres]' (psycopg 3; "
     "or pip install 'psycopg[binary]')."
 )
-
-
-class _Base(DeclarativeBase):
-    pass
-
-
-class _Search(_Base):
-    __tablename__ = "archsmith_searches"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(20))
-    config: Mapped[str] = mapped_column(Text)
-    fingerprint: Mapped[str] = mapped_column(String(128))
-    schema_version: Mapped[int] = mapped_column(Integer, default=SCHEMA_VERSION)
-    strategy_state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    best: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
-class _Trial(_Base):
-    __tablename__ = "archsmith_trials"
-    __table_args__ = (UniqueConstraint("search_id", "number"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    search_id: Mapped[int] = mapped_column(ForeignKey("archsmith_searches.id"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    arch: Mapped[str] = mapped_column(Text)
-    hash: Mapped[str] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(16))
-    budget: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    metrics: Mapped[str] = mapped_column(Text, default="{}")
-    curve: Mapped[str] = mapped_column(Text, default="[]")
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
-    started_at: Mapped[float] = mapped_column(Float)
-    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    cached_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 @dataclass
@@ -226,7 +175,7 @@ def _clean_text(value: str | None) -> str | None:
     return None if value is None else value.replace("\x00", "\\x00")
 
 
-def _row(t: _Trial) -> TrialRow:
+def _row(t: TrialModel) -> TrialRow:
     return TrialRow(
         number=t.number,
         arch=json.loads(t.arch),
@@ -299,7 +248,7 @@ class Store:
                 with self.engine.begin() as conn:
                     if self.engine.dialect.name == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
-                    _Base.metadata.create_all(conn)
+                    Base.metadata.create_all(conn)
                 return
             except DBAPIError as e:  # e.g. another process created a table meanwhile
                 if attempt == 3:
@@ -325,9 +274,9 @@ class Store:
         now = time.time()
         try:
             with self._session.begin() as s:
-                if s.scalar(select(_Search.id).where(_Search.name == name)) is not None:
+                if s.scalar(select(SearchModel.id).where(SearchModel.name == name)) is not None:
                     raise exists
-                row = _Search(
+                row = SearchModel(
                     name=name, created_at=now, updated_at=now, status="running",
                     config=json.dumps(config), fingerprint=fingerprint,
                 )
@@ -339,15 +288,16 @@ class Store:
 
     def get_search(self, name: str) -> SearchRow | None:
         with self._session() as s:
-            row = s.scalar(select(_Search).where(_Search.name == name))
+            row = s.scalar(select(SearchModel).where(SearchModel.name == name))
             return None if row is None else self._search_row(row)
 
     def searches(self) -> list[SearchRow]:
         with self._session() as s:
-            return [self._search_row(r) for r in s.scalars(select(_Search).order_by(_Search.id))]
+            rows = s.scalars(select(SearchModel).order_by(SearchModel.id))
+            return [self._search_row(r) for r in rows]
 
     @staticmethod
-    def _search_row(r: _Search) -> SearchRow:
+    def _search_row(r: SearchModel) -> SearchRow:
         return SearchRow(
             id=r.id, name=r.name, status=r.status, config=json.loads(r.config),
             fingerprint=r.fingerprint, created_at=r.created_at, updated_at=r.updated_at,
@@ -357,13 +307,14 @@ class Store:
     def set_status(self, search_id: int, status: str) -> None:
         with self._session.begin() as s:
             s.execute(
-                update(_Search).where(_Search.id == search_id)
+                update(SearchModel).where(SearchModel.id == search_id)
                 .values(status=status, updated_at=time.time())
             )
 
     def set_best(self, search_id: int, best: dict[str, Any]) -> None:
         with self._session.begin() as s:
-            s.execute(update(_Search).where(_Search.id == search_id).values(best=json.dumps(best)))
+            s.execute(update(SearchModel).where(SearchModel.id == search_id)
+                      .values(best=json.dumps(best)))
 
     def save_strategy_state(self, search_id: int, state: dict[str, Any]) -> None:
         """Stores a strategy's ``state_dict()`` (JSON values and tensors)."""
@@ -373,7 +324,7 @@ class Store:
         torch.save(state, buf)
         with self._session.begin() as s:
             s.execute(
-                update(_Search).where(_Search.id == search_id)
+                update(SearchModel).where(SearchModel.id == search_id)
                 .values(strategy_state=buf.getvalue(), updated_at=time.time())
             )
 
@@ -382,7 +333,7 @@ class Store:
         import torch
 
         with self._session() as s:
-            blob = s.scalar(select(_Search.strategy_state).where(_Search.id == search_id))
+            blob = s.scalar(select(SearchModel.strategy_state).where(SearchModel.id == search_id))
         if not blob:
             return None
         state = torch.load(io.BytesIO(blob), weights_only=True)
@@ -404,7 +355,7 @@ class Store:
             raise ValueError(f"architecture hash {hash!r} is longer than {MAX_HASH} characters")
         try:
             with self._session.begin() as s:
-                s.add(_Trial(
+                s.add(TrialModel(
                     search_id=search_id, number=number, arch=json.dumps(arch), hash=hash,
                     state="running", budget=budget, started_at=time.time(),
                 ))
@@ -432,9 +383,9 @@ class Store:
         now = time.time()
         with self._session.begin() as s:
             done = s.execute(
-                update(_Trial)
-                .where(_Trial.search_id == search_id, _Trial.number == number,
-                       _Trial.state == "running")
+                update(TrialModel)
+                .where(TrialModel.search_id == search_id, TrialModel.number == number,
+                       TrialModel.state == "running")
                 .values(
                     state=state, metrics=json.dumps(metrics or {}),
                     curve=json.dumps(curve or []), error=_clean_text(error), cost=cost,
@@ -442,35 +393,35 @@ class Store:
                 )
             )
             if done.rowcount != 1:  # type: ignore[attr-defined]
-                found = s.scalar(select(_Trial.state).where(
-                    _Trial.search_id == search_id, _Trial.number == number))
+                found = s.scalar(select(TrialModel.state).where(
+                    TrialModel.search_id == search_id, TrialModel.number == number))
                 raise ValueError(
                     f"trial {number} of search id {search_id} is not running "
                     f"({'not stored' if found is None else 'state ' + found}); it was not "
                     "changed"
                 )
-            s.execute(update(_Search).where(_Search.id == search_id).values(updated_at=now))
+            s.execute(update(SearchModel).where(SearchModel.id == search_id).values(updated_at=now))
 
     def trials(self, search_id: int, state: str | None = None) -> list[TrialRow]:
         """Trials of a search in number order, optionally only those in ``state``."""
         with self._session() as s:
-            q = select(_Trial).where(_Trial.search_id == search_id)
+            q = select(TrialModel).where(TrialModel.search_id == search_id)
             if state is not None:
-                q = q.where(_Trial.state == state)
-            return [_row(t) for t in s.scalars(q.order_by(_Trial.number))]
+                q = q.where(TrialModel.state == state)
+            return [_row(t) for t in s.scalars(q.order_by(TrialModel.number))]
 
     def drop_running(self, search_id: int) -> list[int]:
         """Deletes trials left ``running`` by an interrupted driver; returns their numbers."""
         with self._session.begin() as s:
             nums = sorted(s.scalars(
-                select(_Trial.number)
-                .where(_Trial.search_id == search_id, _Trial.state == "running")
+                select(TrialModel.number)
+                .where(TrialModel.search_id == search_id, TrialModel.state == "running")
             ))
             if nums:  # exactly those seen: a trial finishing meanwhile is kept
                 s.execute(
-                    delete(_Trial)
-                    .where(_Trial.search_id == search_id, _Trial.state == "running",
-                           _Trial.number.in_(nums))
+                    delete(TrialModel)
+                    .where(TrialModel.search_id == search_id, TrialModel.state == "running",
+                           TrialModel.number.in_(nums))
                 )
         return nums
 

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -316,3 +317,23 @@ def test_pointer_file_holds_no_password(pg: str, tmp_path: Path) -> None:
     assert json.loads(text_)["storage"] == pg
     summary = Search.resume(out, budget=8).run()  # trust auth: no password needed
     assert summary["trials"] == 8
+
+
+def test_lease_on_postgres(pg: str, tmp_path: Path) -> None:
+    """A second driver on a running search is refused; the first one's heartbeat works."""
+    from archsmith.store import Lease
+
+    Search(_config(3, "leased"), out=tmp_path / "a", storage=pg).run()
+    store = Store(pg)
+    row = store.get_search("leased")
+    assert row is not None
+    holder = Lease(store, row.id, "leased", stale_after=0.4)
+    holder.acquire()
+    beat = holder.holder()
+    time.sleep(0.5)
+    assert beat is not None and holder.holder()["heartbeat"] > beat["heartbeat"]
+    with pytest.raises(ConfigError, match="being run by another archsmith driver"):
+        Search.resume(tmp_path / "a", budget=5).run()
+    holder.release()
+    assert Search.resume(tmp_path / "a", budget=5).run()["trials"] == 5
+    store.close()
