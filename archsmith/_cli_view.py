@@ -71,7 +71,8 @@ class _ProgressView:
     def __call__(self, ev: dict[str, Any]) -> None:
         p = self.progress
         best = "–" if ev.get("best") is None else fmt(ev["best"])
-        if ev["event"] == "start":
+        if ev["event"] == "start":  # the store is open and the search is this driver's
+            p.start()
             p.update(self.task, completed=ev["done"], best=best)
             if ev["done"]:
                 p.console.print(f"resuming: {ev['done']} finished trial(s) kept"
@@ -106,8 +107,10 @@ def run_search(search: Any) -> None:
     old = signal.signal(signal.SIGTERM, on_term)
     t0 = time.perf_counter()
     try:
-        with view.progress:
+        try:  # the bar starts with the search's "start" event, after storage is open
             summary = search.run(progress=view)
+        finally:
+            view.progress.stop()
     except KeyboardInterrupt:
         err_console.print(
             f"[yellow]Stopped.[/] Every finished trial is stored. Continue with:\n"
