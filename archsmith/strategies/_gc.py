@@ -17,11 +17,11 @@ Each *round* (see :class:`GeneratorCritic`):
    replayed at every update so the policy does not forget it.
 
 Measured (``python benchmarks/gc_targets.py``, figures in ``benchmarks/RESULTS.md``): on
-NAS-Bench-201 cifar10, 20 seeds, mean best-so-far 91.36 / 91.54 / 91.61 at 25 / 50 / 100
+NAS-Bench-201 cifar10, 20 seeds, mean best-so-far 91.30 / 91.55 / 91.61 at 25 / 50 / 100
 queries against Optuna TPE's 90.75 / 91.27 / 91.46 and BANANAS' 90.92 / 91.44 / 91.56;
 ahead of TPE at 100 queries on 11 of the 12 NAS-Bench-201 and NAS-Bench-Graph datasets
-(level on pubmed, where no critic ranks well); 0.27 s of its own time per query at 500
-finished trials.
+(level on pubmed over 60 seeds, where no critic ranks well); 0.22 s of its own time per
+query at 500 finished trials on 2 CPU cores.
 
 Everything is computed from the history passed to ``ask`` and from the strategy's
 state (generator, critic, queue), which :meth:`GeneratorCritic.state_dict` holds in

@@ -205,12 +205,21 @@ def test_ctrl_c_during_a_search_kills_the_workers(tmp_path: Path) -> None:
                        budget=6, seed=0, export=False)
     ex = create_executor("process", workers=2, preload_torch=False)
     search = Search(cfg, tmp_path / "out", space=ToySpace(width=3), executor=ex)  # a<=2: hangs
-    timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    # Ctrl-C once the workers are up and a trial has finished (a fixed delay from the
+    # start could fire while a loaded machine is still spawning them)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+
+    started: list[bool] = []
+
+    def on_event(ev: dict[str, object]) -> None:
+        if ev["event"] == "trial" and not started:
+            started.append(True)
+            timer.start()
+
     t0 = time.perf_counter()
     try:
         with pytest.raises(KeyboardInterrupt):
-            search.run()
+            search.run(progress=on_event)
     finally:
         timer.cancel()
     assert time.perf_counter() - t0 < 20.0
