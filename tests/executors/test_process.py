@@ -216,12 +216,15 @@ def test_ctrl_c_during_a_search_kills_the_workers(tmp_path: Path) -> None:
             started.append(True)
             timer.start()
 
+    # a shell that starts pytest in the background ignores SIGINT: restore Ctrl-C here
+    old_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     t0 = time.perf_counter()
     try:
         with pytest.raises(KeyboardInterrupt):
             search.run(progress=on_event)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, old_handler)
     assert time.perf_counter() - t0 < 20.0
     assert _children() <= before, "the driver's cancel() should have killed the workers"
     assert all(r.state in ("complete", "failed") for r in _rows(tmp_path / "out"))
