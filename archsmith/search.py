@@ -171,20 +171,26 @@ class Search:
                 )
             sid = row.id
         # one driver per search: a second one (or a stale `resume`) is refused here
-        self._lease = Lease(store, sid, self.config.name)
+        lease = Lease(store, sid, self.config.name)
         try:
-            self._lease.acquire()
+            lease.acquire()
         except ConfigError:
             store.close()
             raise
-        if row is not None:  # runtime settings (budget, timeout) may change on resume
-            store.set_status(sid, "running")
-        # never write a password next to the results: the driver finds it again in
-        # PGPASSWORD / ~/.pgpass, or the user gives --storage on resume
-        pointer_data = {"storage": url_without_password(url), "name": self.config.name,
-                        "version": 1}
-        if not pointer.exists() or _read_pointer(self.out) != pointer_data:
-            pointer.write_text(json.dumps(pointer_data, indent=2) + "\n")
+        try:
+            if row is not None:  # runtime settings (budget, timeout) may change on resume
+                store.set_status(sid, "running")
+            # never write a password next to the results: the driver finds it again in
+            # PGPASSWORD / ~/.pgpass, or the user gives --storage on resume
+            pointer_data = {"storage": url_without_password(url), "name": self.config.name,
+                            "version": 1}
+            if not pointer.exists() or _read_pointer(self.out) != pointer_data:
+                pointer.write_text(json.dumps(pointer_data, indent=2) + "\n")
+        except BaseException:  # e.g. an unwritable folder: give the search back
+            lease.release()
+            store.close()
+            raise
+        self._lease = lease
         return store, sid
 
     def _stored_config(self) -> dict[str, Any]:

@@ -118,3 +118,20 @@ def test_search_refused_while_another_driver_holds_it(tmp_path: Path) -> None:
     summary = Search.resume(out, budget=8).run()
     assert summary["trials"] == 8
     assert other.holder() is None  # the finished driver gave the lease back
+
+
+def test_lease_given_back_when_opening_fails_after_taking_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = SearchConfig(space="nb201", benchmark="nb201/cifar10", strategy="random", budget=2)
+    out = tmp_path / "run"
+    Search(cfg, out=out).run()
+
+    def broken(*_args: object, **_kw: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Store, "set_status", broken)
+    with pytest.raises(OSError, match="disk full"):
+        Search.resume(out, budget=3).run()
+    monkeypatch.undo()
+    assert Search.resume(out, budget=3).run()["trials"] == 3  # not refused by a stale lease
