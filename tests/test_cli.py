@@ -99,23 +99,34 @@ def _count_complete(db: Path) -> int:
         return 0
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_kill9_then_resume_loses_nothing(tmp_path: Path, workers: int) -> None:
+def _wait_complete(db: Path, n: int, timeout: float = 120.0) -> None:
+    """Waits until ``db`` holds ``n`` complete trials (or ``timeout`` seconds pass)."""
+    deadline = time.time() + timeout
+    while _count_complete(db) < n and time.time() < deadline:
+        time.sleep(0.05)
+
+
+def _slow_evaluator(tmp_path: Path, seconds: float) -> str:
+    """A user evaluator file that sleeps ``seconds`` per trial; returns ``path:fn``."""
     ev = tmp_path / "slow.py"
     ev.write_text(
         "import time\n"
         "def fn(arch, budget):\n"
-        "    time.sleep(0.15)\n"
+        f"    time.sleep({seconds})\n"
         "    return {'val_acc': float(len(str(arch['decisions'])) % 97)}\n"
     )
+    return f"{ev}:fn"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill9_then_resume_loses_nothing(tmp_path: Path, workers: int) -> None:
+    ev = _slow_evaluator(tmp_path, 0.15)
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "archsmith", "search", "--space", "mlp", "--evaluator",
-           f"{ev}:fn", "--strategy", "evolution", "--budget", "30", "--seed", "5",
+           ev, "--strategy", "evolution", "--budget", "30", "--seed", "5",
            "--out", str(out), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while _count_complete(out / "archsmith.db") < 8 and time.time() < deadline:
-        time.sleep(0.05)
+    _wait_complete(out / "archsmith.db", 8)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = json.loads(_invoke("show", str(out), "--json")[1])["trials"]
@@ -170,21 +181,13 @@ def test_bench_command(tmp_path: Path) -> None:
 
 
 def test_second_driver_on_a_running_search_is_refused(tmp_path: Path) -> None:
-    ev = tmp_path / "slow.py"
-    ev.write_text(
-        "import time\n"
-        "def fn(arch, budget):\n"
-        "    time.sleep(0.2)\n"
-        "    return {'val_acc': float(len(str(arch['decisions'])) % 97)}\n"
-    )
+    ev = _slow_evaluator(tmp_path, 0.2)
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "archsmith", "search", "--space", "mlp", "--evaluator",
-           f"{ev}:fn", "--strategy", "random", "--budget", "200", "--out", str(out)]
+           ev, "--strategy", "random", "--budget", "200", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
-        while _count_complete(out / "archsmith.db") < 2 and time.time() < deadline:
-            time.sleep(0.05)
+        _wait_complete(out / "archsmith.db", 2)
         code, text = _invoke("resume", str(out))
         assert code == 2, text
         flat = " ".join(text.replace("│", " ").split())

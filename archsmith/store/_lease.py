@@ -48,14 +48,19 @@ __all__ = ["DEFAULT_STALE_AFTER", "Lease"]
 DEFAULT_STALE_AFTER = 60.0
 
 
-def _proc_start(pid: int) -> str:
-    """The start time of process ``pid`` in clock ticks since boot (Linux), or ``""``."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (Linux), or None."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+            return f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return ""
-    return fields[19] if len(fields) > 19 else ""
+        return None
+
+
+def _proc_start(pid: int) -> str:
+    """The start time of process ``pid`` in clock ticks since boot (Linux), or ``""``."""
+    fields = _proc_stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else ""
 
 
 def _pid_alive(pid: int, proc_start: str) -> bool:
@@ -68,14 +73,13 @@ def _pid_alive(pid: int, proc_start: str) -> bool:
         pass
     except OSError:  # e.g. signals unsupported: assume alive, the heartbeat decides
         return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        if fields and fields[0] in ("Z", "X"):  # killed, not yet reaped by its parent
-            return False
-    except (OSError, IndexError):
+    fields = _proc_stat(pid)
+    if fields is None:
         return True
-    return not proc_start or _proc_start(pid) in ("", proc_start)
+    if fields and fields[0] in ("Z", "X"):  # killed, not yet reaped by its parent
+        return False
+    started = fields[19] if len(fields) > 19 else ""
+    return not proc_start or started in ("", proc_start)
 
 
 class Lease:
@@ -99,6 +103,7 @@ class Lease:
         self.owner = uuid.uuid4().hex
         self.host = socket.gethostname()[:255]
         self.pid = os.getpid()
+        self.proc_start = _proc_start(self.pid)
         url = store.engine.url
         # an in-memory database is reachable from this process only: no heartbeat needed
         self._beats = not (url.get_backend_name() == "sqlite"
@@ -129,7 +134,7 @@ class Lease:
     def _try_acquire(self) -> bool:
         now = time.time()
         mine = {"owner": self.owner, "host": self.host, "pid": self.pid,
-                "proc_start": _proc_start(self.pid), "heartbeat": now}
+                "proc_start": self.proc_start, "heartbeat": now}
         try:
             with self._session.begin() as s:
                 row = s.get(LeaseModel, self.search_id)
