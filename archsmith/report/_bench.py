@@ -48,6 +48,7 @@ from archsmith.report._stats import (
     first_query,
     mean_sem,
     num,
+    paired_difference,
     reaches,
 )
 
@@ -271,6 +272,10 @@ def _summarise(
             "seeds_reaching": {
                 r: int(reaches(matrices[s][:, -1], lvl, direction).sum())
                 for r, lvl in refs.items()
+            },
+            "vs_reference": {
+                r: paired_difference(matrices[s][:, -1], matrices[r][:, -1], direction)
+                for r in refs if r != s
             },
             "seconds_per_run": secs,
             "seconds_per_query": secs / budget,

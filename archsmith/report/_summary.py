@@ -66,6 +66,7 @@ def render_summary(summary: dict[str, Any]) -> str:
                 cells += [f">{budget}" if q is None else str(q),
                           f"{st['seeds_reaching'][r]}/{s['seeds']}"]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += _paired_table(stats, refs, budget, f)
     else:
         lines.append("No reference strategy (" + REFERENCES_HINT + ") was run; add "
                      "one to the strategies to get this table.")
@@ -108,3 +109,33 @@ def render_summary(summary: dict[str, Any]) -> str:
         "Pillow (built-in renderer; install the `plot` extra for matplotlib)"
     lines += ["", f"`curves.png` drawn with {engine}; `results.csv` holds every curve.", ""]
     return "\n".join(lines)
+
+
+def _paired_table(stats: dict[str, dict[str, Any]], refs: dict[str, float], budget: int,
+                  f: Any) -> list[str]:
+    """The full-budget comparison with each reference, paired by seed."""
+    def signed(x: float | None) -> str:
+        return "—" if x is None else ("+" if x >= 0 else "") + f(x)
+
+    lines = [
+        "", f"## Against the references at query {budget}, seed by seed", "",
+        "*difference* = mean over seeds of (strategy − reference) best-so-far at the full "
+        "budget, positive when the strategy is better, with its 95 % confidence interval "
+        "(paired t); the difference is resolved only when the interval excludes 0. "
+        "*ahead / level / behind* count the seeds.",
+        "",
+        "| strategy | " + " | ".join(
+            f"vs {r}: difference [95 % CI] | ahead / level / behind" for r in refs) + " |",
+        "|---" * (2 * len(refs) + 1) + "|",
+    ]
+    for name, st in stats.items():
+        cells = []
+        for r in refs:
+            d = st.get("vs_reference", {}).get(r)
+            if d is None:
+                cells += ["—", "—"]
+                continue
+            cells += [f"{signed(d['diff'])} [{signed(d['low'])}, {signed(d['high'])}]",
+                      f"{d['ahead']} / {d['level']} / {d['behind']}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines

@@ -69,6 +69,23 @@ def test_summary_and_plot(bench: tuple[Path, dict[str, Any], list]) -> None:
     assert calls[-1][1:] == (len(STRATS) * SEEDS * BUDGET,) * 2
 
 
+def test_paired_comparison_with_the_reference(bench: tuple[Path, dict[str, Any], list]) -> None:
+    out, res, _ = bench
+    rows = _rows(out / "results.csv")
+
+    def final(s: str) -> list[float]:
+        return [float(r["best_so_far"]) for r in rows
+                if r["strategy"] == s and r["query"] == str(BUDGET)]
+
+    diffs = [a - b for a, b in zip(final("random"), final("evolution"), strict=True)]
+    d = res["strategies"]["random"]["vs_reference"]["evolution"]
+    assert d["diff"] == pytest.approx(sum(diffs) / SEEDS)
+    assert d["ahead"] + d["level"] + d["behind"] == SEEDS
+    assert d["low"] <= d["diff"] <= d["high"]
+    assert "evolution" not in res["strategies"]["evolution"]["vs_reference"]
+    assert "seed by seed" in (out / "summary.md").read_text()
+
+
 def test_workers_do_not_change_results(
     bench: tuple[Path, dict[str, Any], list], tmp_path: Path
 ) -> None:
