@@ -10,7 +10,11 @@ Each *round* (see :class:`GeneratorCritic`):
    samples; candidates whose canonical hash was evaluated or is running are dropped;
 3. the critic scores them with an acquisition rule that uses its uncertainty (Thompson
    sampling by default, UCB or expected improvement) and the best ``round_size`` are queued for
-   real evaluation;
+   real evaluation. With ``noise_weight`` > 0 the uncertainty is that of a *measurement*:
+   the ensemble's variance plus a local noise variance — how far the measured scores of
+   similar architectures fall from the critic's mean
+   (:func:`~archsmith.strategies._gc_generator.local_noise`); off by default (see
+   ``benchmarks/RESULTS.md`` for what it does on the benchmarks);
 4. the generator is updated with a clipped (PPO-style) policy gradient and a learned
    value baseline: its samples are rewarded by the critic's judgement, evaluated
    architectures by their real scores, and the elite (the best architectures found) is
@@ -39,7 +43,12 @@ import torch
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._gc_generator import Generator, expected_improvement, normal_rewards
+from archsmith.strategies._gc_generator import (
+    Generator,
+    expected_improvement,
+    local_noise,
+    normal_rewards,
+)
 from archsmith.strategies._policy import single_thread
 
 if TYPE_CHECKING:
@@ -73,6 +82,13 @@ class GeneratorCritic(Strategy):
             critic's predictive distribution per candidate), ``"ucb"``
             (``mean + beta·std``) or ``"ei"`` (expected improvement over the best score).
         beta: UCB exploration weight.
+        noise_weight: Weight of the local noise estimate in the acquisition's variance:
+            the critic's ensemble variance plus ``noise_weight`` × the critic's squared
+            residuals at measured architectures near the candidate (:func:`local_noise`),
+            so the acquisition judges what a measurement may return, not only the
+            mean's uncertainty (0: the ensemble variance alone).
+        noise_length: Decisions changed per ``e``-fold drop of a measured
+            architecture's weight in the local noise estimate.
         num_init: Random architectures before the critic is used.
         round_size: Architectures selected per round (1: a new round per proposal).
         policy_samples: Policy samples per round.
@@ -122,6 +138,8 @@ class GeneratorCritic(Strategy):
         critic_config: dict[str, Any] | None = None,
         acquisition: str = "ts",
         beta: float = 1.0,
+        noise_weight: float = 0.0,
+        noise_length: float = 1.0,
         num_init: int = 10,
         round_size: int = 1,
         policy_samples: int = 512,
@@ -163,8 +181,8 @@ class GeneratorCritic(Strategy):
         for field, (value, low) in counts.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"gc: {field} must be an integer ≥ {low}, got {value!r}.")
-        reals = {"beta": beta, "real_weight": real_weight, "lr": lr, "clip": clip,
-                 "entropy_coef": entropy_coef, "value_coef": value_coef,
+        reals = {"beta": beta, "noise_weight": noise_weight, "real_weight": real_weight,
+                 "lr": lr, "clip": clip, "entropy_coef": entropy_coef, "value_coef": value_coef,
                  "refit_fraction": refit_fraction, "full_refit_growth": full_refit_growth}
         for field, v in reals.items():
             if not isinstance(v, int | float) or v < 0 or (field in ("lr", "clip") and v == 0):
@@ -178,6 +196,10 @@ class GeneratorCritic(Strategy):
         )
         self.acquisition = acquisition
         self.beta = float(beta)
+        self.noise_weight = float(noise_weight)
+        if not isinstance(noise_length, int | float) or noise_length <= 0:
+            raise ConfigError(f"gc: noise_length must be a positive number, got {noise_length!r}.")
+        self.noise_length = float(noise_length)
         self.num_init = num_init
         self.round_size = round_size
         self.policy_samples = policy_samples
@@ -270,9 +292,9 @@ class GeneratorCritic(Strategy):
             rows, old_logp = gen.sample(self.policy_samples, tgen)
         sampled = [self._canon(self.space.from_indices(r)) for r in rows]
         pool = self._candidates(done, seen, sampled, rng)
-        # one critic call for the pool and the policy's samples
+        # one critic call for the pool, the policy's samples and the measured architectures
         by_hash: dict[str, Architecture] = {a.hash: a for a in pool}
-        for a in sampled:
+        for a in [*sampled, *(t.arch for t in done)] if self.noise_weight else sampled:
             by_hash.setdefault(a.hash, a)
         keys = list(by_hash)
         mean, var = self.critic.predict([by_hash[h] for h in keys]) if keys else (
@@ -346,7 +368,13 @@ class GeneratorCritic(Strategy):
         if not pool:
             return []
         mean = np.array([pred[a.hash][0] for a in pool])
-        std = np.sqrt(np.maximum([pred[a.hash][1] for a in pool], 0.0))
+        var = np.maximum([pred[a.hash][1] for a in pool], 0.0)
+        if self.noise_weight:
+            residuals2 = [(float(t.score) - pred[t.arch.hash][0]) ** 2 for t in done]  # type: ignore[arg-type]
+            var = var + self.noise_weight * local_noise(
+                np.array([a.indices for a in pool]), np.array([t.arch.indices for t in done]),
+                np.array(residuals2), self.noise_length)
+        std = np.sqrt(var)
         if self.acquisition == "ei":
             value = expected_improvement(mean, std, max(float(t.score) for t in done))  # type: ignore[arg-type]
         elif self.acquisition == "ucb":
@@ -416,7 +444,9 @@ class GeneratorCritic(Strategy):
     def config(self) -> dict[str, Any]:
         return {
             "critic": self.critic_name, "critic_config": dict(self.critic_config),
-            "acquisition": self.acquisition, "beta": self.beta, "num_init": self.num_init,
+            "acquisition": self.acquisition, "beta": self.beta,
+            "noise_weight": self.noise_weight, "noise_length": self.noise_length,
+            "num_init": self.num_init,
             "round_size": self.round_size, "policy_samples": self.policy_samples,
             "num_parents": self.num_parents, "neighbourhood": self.neighbourhood,
             "mutations": self.mutations, "max_edits": self.max_edits,

@@ -34,7 +34,7 @@ import torch
 from archsmith.space import SearchSpace
 from archsmith.strategies._policy import Policy, build_policy, single_thread
 
-__all__ = ["Generator", "expected_improvement", "normal_rewards"]
+__all__ = ["Generator", "expected_improvement", "local_noise", "normal_rewards"]
 
 
 def normal_rewards(reference: Sequence[float] | np.ndarray, values: np.ndarray,
@@ -88,6 +88,49 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
     ei = gap * cdf + std * pdf
     return np.where(std > 0, ei, np.maximum(gap, 0.0))
 
+
+
+def local_noise(candidates: np.ndarray, observed: np.ndarray, residuals2: np.ndarray,
+                length: float = 1.0, chunk: int = 256) -> np.ndarray:
+    """Heteroscedastic noise variance at candidates, from the critic's squared residuals.
+
+    An observed architecture whose decision indices differ from a candidate's in ``d``
+    positions has weight ``exp(-d / length)``; the estimate is the weighted mean of the
+    observed squared residuals (score minus the critic's prediction there), with their
+    plain mean entering as one more observation of weight 1, so candidates far from
+    every measurement get the search-wide residual variance. Where the measured scores
+    of similar architectures scatter widely around the critic's mean, a new one can
+    land far above it; where they sit tightly on it (a plateau), it cannot.
+
+    Args:
+        candidates: ``[C, D]`` decision indices of the candidates.
+        observed: ``[N, D]`` decision indices of the measured architectures.
+        residuals2: ``[N]`` squared residuals at the measured architectures.
+        length: Decisions changed per ``e``-fold drop of the weight.
+        chunk: Candidates per block (bounds the ``[chunk, N, D]`` comparison).
+
+    Returns:
+        ``[C]`` noise variances (non-negative).
+
+    Example:
+        >>> obs = np.array([[0, 0, 0], [1, 1, 1]])
+        >>> v = local_noise(np.array([[0, 0, 0], [1, 1, 0]]), obs, np.array([0.0, 4.0]))
+        >>> [round(float(x), 2) for x in v]
+        [1.07, 2.31]
+    """
+    r2 = np.maximum(np.asarray(residuals2, dtype=np.float64), 0.0)
+    prior = float(r2.mean()) if len(r2) else 0.0
+    cand = np.asarray(candidates)
+    obs = np.asarray(observed)
+    out = np.full(len(cand), prior)
+    if not len(r2):
+        return out
+    for start in range(0, len(cand), chunk):
+        block = cand[start : start + chunk]
+        d = (block[:, None, :] != obs[None, :, :]).sum(-1)
+        w = np.exp(-d / length)
+        out[start : start + chunk] = (w @ r2 + prior) / (w.sum(1) + 1.0)
+    return out
 
 class Generator:
     """Policy + learned value baseline, updated with a clipped policy-gradient objective.

@@ -13,7 +13,12 @@ from archsmith.evaluators._benchmark import create_benchmark
 from archsmith.space import Architecture, SearchSpace, create_space
 from archsmith.strategies import STRATEGIES, TrialRecord, create_strategy
 from archsmith.strategies._gc import GeneratorCritic
-from archsmith.strategies._gc_generator import Generator, expected_improvement, normal_rewards
+from archsmith.strategies._gc_generator import (
+    Generator,
+    expected_improvement,
+    local_noise,
+    normal_rewards,
+)
 
 # small and fast settings for the tests
 FAST: dict[str, Any] = {
@@ -67,7 +72,8 @@ def test_registered_and_variants() -> None:
     ("kwargs", "field"),
     [({"acquisition": "pi"}, "acquisition"), ({"critic": "nope"}, "critic"),
      ({"num_init": 0}, "num_init"), ({"lr": 0.0}, "lr"), ({"round_size": 1.5}, "round_size"),
-     ({"policy_samples": 0, "num_parents": 0, "num_random": 0}, "policy_samples")],
+     ({"policy_samples": 0, "num_parents": 0, "num_random": 0}, "policy_samples"),
+     ({"noise_weight": -1.0}, "noise_weight"), ({"noise_length": 0}, "noise_length")],
 )
 def test_config_errors_name_the_field(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(ConfigError, match=field):
@@ -187,3 +193,31 @@ def test_rewards_and_expected_improvement() -> None:
     assert np.allclose(r1, r2) and r1[0] < r1[1] < r1[2]
     ei = expected_improvement(np.array([1.0, 1.0, 2.0]), np.array([0.1, 1.0, 0.0]), 1.5)
     assert ei[1] > ei[0] > 0 and ei[2] == pytest.approx(0.5)
+
+
+def test_local_noise_follows_the_residuals_of_similar_architectures() -> None:
+    observed = np.array([[0, 0, 0, 0], [0, 0, 0, 1], [3, 3, 3, 3], [3, 3, 3, 2]])
+    residuals2 = np.array([0.0, 0.0, 1.0, 1.0])
+    cand = np.array([[0, 0, 1, 0], [3, 3, 2, 3], [1, 2, 1, 2]])
+    plateau, scattered, far = local_noise(cand, observed, residuals2, chunk=2)
+    assert plateau < 0.5 < scattered  # the search-wide mean squared residual is 0.5
+    assert far == pytest.approx(0.5, abs=0.02)
+    assert np.array_equal(local_noise(cand, observed[:0], residuals2[:0]), np.zeros(3))
+
+
+def test_noise_term_prefers_candidates_near_scattered_measurements() -> None:
+    """Equal critic predictions: the candidate next to measurements that scatter around
+    the critic's mean is worth more than the one on a measured plateau."""
+    space = create_space("nb201")
+    done = [TrialRecord(i, space.from_indices([0, 0, 0, 0, 0, i]), "complete", score=1.0)
+            for i in range(5)]
+    done += [TrialRecord(5 + i, space.from_indices([4, 4, 4, 4, 4, i]), "complete",
+                         score=float(2 * (i % 2))) for i in range(5)]
+    pool = [space.from_indices([0, 0, 0, 0, 1, 0]), space.from_indices([4, 4, 4, 4, 3, 0])]
+    pred = {a.hash: (1.0, 0.01) for a in [*pool, *(t.arch for t in done)]}
+    rng = np.random.default_rng(0)
+    with_noise = GeneratorCritic(space, acquisition="ucb", noise_weight=1.0)._select(
+        pool, pred, done, 1, rng)
+    without = GeneratorCritic(space, acquisition="ucb", noise_weight=0.0)._select(
+        pool, pred, done, 1, rng)
+    assert with_noise == [pool[1]] and without == [pool[0]]
