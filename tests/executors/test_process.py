@@ -175,7 +175,8 @@ def test_evaluator_sent_once_per_worker() -> None:
         while len(got) < 6:
             got.update((n, r.metrics["val_acc"]) for n, r in ex.wait())
         assert got == {i: ev.evaluate(a).metrics["val_acc"] for i, a in enumerate(archs)}
-        assert all(len(w.keys) == 1 for w in ex._pool)  # one evaluator, cached per worker
+        # one evaluator, cached per worker (a worker may get no task when the other is fast)
+        assert all(len(w.keys) <= 1 for w in ex._pool) and any(w.keys for w in ex._pool)
     finally:
         ex.close()
 
