@@ -181,12 +181,14 @@ class GeneratorCritic(Strategy):
         for field, (value, low) in counts.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"gc: {field} must be an integer ≥ {low}, got {value!r}.")
-        reals = {"beta": beta, "noise_weight": noise_weight, "real_weight": real_weight,
-                 "lr": lr, "clip": clip, "entropy_coef": entropy_coef, "value_coef": value_coef,
+        reals = {"beta": beta, "noise_weight": noise_weight, "noise_length": noise_length,
+                 "real_weight": real_weight, "lr": lr, "clip": clip,
+                 "entropy_coef": entropy_coef, "value_coef": value_coef,
                  "refit_fraction": refit_fraction, "full_refit_growth": full_refit_growth}
+        positive = ("noise_length", "lr", "clip")
         for field, v in reals.items():
-            if not isinstance(v, int | float) or v < 0 or (field in ("lr", "clip") and v == 0):
-                raise ConfigError(f"gc: {field} must be a {'positive' if field in ('lr', 'clip') else 'non-negative'} number, got {v!r}.")  # noqa: E501
+            if not isinstance(v, int | float) or v < 0 or (field in positive and v == 0):
+                raise ConfigError(f"gc: {field} must be a {'positive' if field in positive else 'non-negative'} number, got {v!r}.")  # noqa: E501
         if policy_samples + num_parents + num_random == 0:
             raise ConfigError("gc: policy_samples, num_parents and num_random are all 0; "
                               "give at least one source of candidates.")
@@ -197,8 +199,6 @@ class GeneratorCritic(Strategy):
         self.acquisition = acquisition
         self.beta = float(beta)
         self.noise_weight = float(noise_weight)
-        if not isinstance(noise_length, int | float) or noise_length <= 0:
-            raise ConfigError(f"gc: noise_length must be a positive number, got {noise_length!r}.")
         self.noise_length = float(noise_length)
         self.num_init = num_init
         self.round_size = round_size
