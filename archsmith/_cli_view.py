@@ -51,7 +51,8 @@ def fmt(v: Any) -> str:
 class _ProgressView:
     """Rich progress bar fed by the search's progress events."""
 
-    def __init__(self, budget: int, objective: str, verbose: bool = True) -> None:
+    def __init__(self, budget: int, objective: str, verbose: bool = True,
+                 retrains: bool = True) -> None:
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
@@ -66,6 +67,7 @@ class _ProgressView:
         self.task = self.progress.add_task("searching", total=budget, best="–")
         self.objective = objective
         self.verbose = verbose
+        self.retrains = retrains
         self.last_best: Any = None
 
     def __call__(self, ev: dict[str, Any]) -> None:
@@ -78,6 +80,9 @@ class _ProgressView:
                 p.console.print(f"resuming: {ev['done']} finished trial(s) kept"
                                 + (f", {len(ev['rerun'])} interrupted trial(s) re-run"
                                    if ev["rerun"] else ""))
+            if not self.verbose:
+                p.console.print("printing the trials that improve the best and the failed "
+                                "ones; every trial is stored (archsmith show lists them)")
         elif ev["event"] == "trial":
             rec = ev["record"]
             improved = ev.get("best") is not None and ev["best"] != self.last_best
@@ -93,13 +98,15 @@ class _ProgressView:
                 p.console.print(f"trial {rec.number:>3}  [red]failed[/]   {ev['error']}")
             p.update(self.task, completed=ev["done"], best=best)
         elif ev["event"] == "final":
-            p.update(self.task, description="retraining best" if self.verbose else "finishing")
+            p.update(self.task, description="retraining best" if self.retrains else "finishing")
 
 
 def run_search(search: Any) -> None:
     """Runs a search with a progress bar; SIGTERM and Ctrl-C stop it cleanly."""
-    view = _ProgressView(search.config.budget, search.objective,
-                         verbose=search.config.source == "data")
+    cfg = search.config
+    view = _ProgressView(cfg.budget, search.objective, verbose=cfg.source == "data",
+                         retrains=cfg.export and callable(getattr(search.evaluator,
+                                                                  "fit_final", None)))
 
     def on_term(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
@@ -124,6 +131,12 @@ def run_search(search: Any) -> None:
         now = float(getattr(search.executor, "now", 0.0))
         console.print(f"simulated wall-clock on {search.executor.workers} workers: "
                       f"{now:,.0f} s ({now / 3600:.2f} h)")
+    if summary.get("error"):
+        err_console.print(Panel(Text(f"The search ended without a completed trial: "
+                                     f"{summary['error']}"),
+                                title="archsmith: search failed", border_style="red",
+                                expand=False))
+        raise typer.Exit(code=1)
 
 
 def print_summary(summary: dict[str, Any], seconds: float) -> None:

@@ -60,6 +60,8 @@ class SearchConfig:
             for one worker, ``process`` for more).
         max_retries: Times a failed trial is re-run before its failure is final.
         ray_address: Address of an existing Ray cluster (``ray`` executor).
+        fail_fast: Stop the search when its first ``fail_fast`` trials all fail with the
+            same error and none has completed (0: never stop early).
 
     Example:
         >>> cfg = SearchConfig.from_dict({"space": "mlp", "data": "digits", "budget": 3})
@@ -88,10 +90,11 @@ class SearchConfig:
     executor: str | None = None
     max_retries: int = 0
     ray_address: str | None = None
+    fail_fast: int = 3
 
     #: Keys that do not change which trials a search makes (may differ on resume).
     RUNTIME_KEYS = ("budget", "trial_timeout", "export", "final_epochs", "workers", "executor",
-                    "max_retries", "ray_address")
+                    "max_retries", "ray_address", "fail_fast")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -103,7 +106,7 @@ class SearchConfig:
             raise ConfigError(
                 f"Give only one of data, benchmark and evaluator (got {', '.join(sources)})."
             )
-        for key in ("budget", "seed", "workers", "max_retries"):
+        for key in ("budget", "seed", "workers", "max_retries", "fail_fast"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ConfigError(f"{key} must be an integer, got {v!r}.")
@@ -113,6 +116,8 @@ class SearchConfig:
             raise ConfigError(f"workers must be at least 1, got {self.workers}.")
         if self.max_retries < 0:
             raise ConfigError(f"max_retries must be 0 or more, got {self.max_retries}.")
+        if self.fail_fast < 0:
+            raise ConfigError(f"fail_fast must be 0 (never) or more, got {self.fail_fast}.")
         for key in ("epochs", "final_epochs"):
             v = getattr(self, key)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):

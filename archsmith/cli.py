@@ -27,8 +27,36 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+#: ``--help`` epilog of ``search``: the settings of real training.
+TRAINING_HELP = (
+    "Training settings (real data; the [training] table of a --config TOML file): "
+    "batch_size (64), lr (0.001), weight_decay (0), device ('auto': CUDA when available), "
+    "num_threads (1 torch thread per trial: small networks gain nothing from more and slow "
+    "down many times on a shared machine; use --workers for parallelism). Exit codes: 0 "
+    "done, 1 the search ended with no completed trial, 2 a usage or input error, 130 "
+    "interrupted (resume with `archsmith resume OUT`)."
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"archsmith {version('archsmith')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Neural architecture search that runs on a laptop CPU."""
 
 
 def _user_errors(fn: F) -> F:
@@ -44,32 +72,51 @@ def _user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@app.command()
+def _d(text: str, default: str) -> str:
+    """Help text with its default (flags default to None so that --config can set them)."""
+    return f"{text}  [default: {default}]"
+
+
+def _default(key: str) -> str:
+    """The default of a :class:`SearchConfig` field, for ``--help``."""
+    from archsmith._config import SearchConfig
+
+    return str(SearchConfig.__dataclass_fields__[key].default)
+
+
+@app.command(epilog=TRAINING_HELP)
 @_user_errors
 def search(
-    space: Annotated[str | None, typer.Option(help="Search space (see `archsmith spaces`).")] = None,
+    space: Annotated[str | None, typer.Option(help=_d("Search space (see `archsmith spaces`).", _default("space")))] = None,
     data: Annotated[str | None, typer.Option(
-        help="Dataset name or file (.npz, .csv[:target], image folder).")] = None,
+        help=_d("Dataset name or file (.npz, .csv[:target], image folder).", "digits, unless --benchmark or --evaluator"))] = None,
     benchmark: Annotated[str | None, typer.Option(help="Tabular benchmark, e.g. nb201/cifar10.")] = None,
     evaluator: Annotated[str | None, typer.Option(help="User evaluator file.py:function.")] = None,
-    strategy: Annotated[str | None, typer.Option(help="Strategy (see `archsmith strategies`).")] = None,
-    budget: Annotated[int | None, typer.Option(help="Number of trials.")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs per trial.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
-    objective: Annotated[str | None, typer.Option(help="Metric to optimise (val_acc).")] = None,
-    direction: Annotated[str | None, typer.Option(help="max or min (default from metric).")] = None,
-    trial_timeout: Annotated[float | None, typer.Option(help="Seconds per trial.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML file of settings.")] = None,
-    storage: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default SQLite in OUT).")] = None,
-    name: Annotated[str | None, typer.Option(help="Search name inside the storage.")] = None,
-    final_epochs: Annotated[int | None, typer.Option(help="Epochs of the final retraining.")] = None,
+    strategy: Annotated[str | None, typer.Option(help=_d("Strategy (see `archsmith strategies`).", _default("strategy")))] = None,
+    budget: Annotated[int | None, typer.Option(help=_d("Number of trials.", _default("budget")))] = None,
+    epochs: Annotated[int | None, typer.Option(help=_d("Training epochs per trial.", "5"))] = None,
+    seed: Annotated[int | None, typer.Option(help=_d("Random seed.", _default("seed")))] = None,
+    objective: Annotated[str | None, typer.Option(help=_d("Metric to optimise.", "val_acc"))] = None,
+    direction: Annotated[str | None, typer.Option(
+        help=_d("max or min.", "min for loss/error/latency/size names, else max"))] = None,
+    trial_timeout: Annotated[float | None, typer.Option(help=_d("Seconds per trial.", "none"))] = None,
+    out: Annotated[Path | None, typer.Option(help=_d("Output folder.", "runs/SPACE-DATA-TIME"))] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML file of settings (SearchConfig keys; flags override it).")] = None,
+    storage: Annotated[str | None, typer.Option(help=_d("SQLAlchemy URL.", "SQLite OUT/archsmith.db"))] = None,
+    name: Annotated[str | None, typer.Option(help=_d("Search name inside the storage.", _default("name")))] = None,
+    final_epochs: Annotated[int | None, typer.Option(help=_d("Epochs of the final retraining.", "--epochs"))] = None,
     export: Annotated[bool | None, typer.Option(
-        "--export/--no-export", help="Retrain and export the best network.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Trials evaluated at once.")] = None,
+        "--export/--no-export", help=_d("Retrain the best on train+validation, test and export it.", "--export"))] = None,
+    workers: Annotated[int | None, typer.Option(help=_d("Trials evaluated at once.", _default("workers")))] = None,
     executor: Annotated[str | None, typer.Option(
-        help="inline, process, ray or simulated (tabular benchmarks, simulated time).")] = None,
-    max_retries: Annotated[int | None, typer.Option(help="Re-runs of a failed trial.")] = None,
+        help=_d("inline, process, ray or simulated (tabular benchmarks, simulated time).", "inline for 1 worker, else process"))] = None,
+    threads: Annotated[int | None, typer.Option(
+        help=_d("Torch CPU threads per trial (training.num_threads).", "1"))] = None,
+    device: Annotated[str | None, typer.Option(
+        help=_d("auto, cpu, cuda or cuda:N (training.device).", "auto"))] = None,
+    max_retries: Annotated[int | None, typer.Option(help=_d("Re-runs of a failed trial.", _default("max_retries")))] = None,
+    fail_fast: Annotated[int | None, typer.Option(
+        help=_d("Stop when the first N trials all fail with the same error (0: never).", _default("fail_fast")))] = None,
     ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster.")] = None,
 ) -> None:
     """Search architectures. With no options, runs the demo (a CNN search on digits)."""
@@ -82,10 +129,16 @@ def search(
         "objective": objective, "direction": direction, "trial_timeout": trial_timeout,
         "name": name, "final_epochs": final_epochs, "export": export, "workers": workers,
         "executor": executor, "max_retries": max_retries, "ray_address": ray_address,
+        "fail_fast": fail_fast,
     }
+    training = {"num_threads": threads, "device": device}
     settings: dict[str, Any] = SearchConfig.from_toml(config) if config else {}
-    demo = config is None and all(v is None for v in flags.values())
+    demo = config is None and all(v is None for v in (*flags.values(), *training.values()))
     settings.update({k: v for k, v in flags.items() if v is not None})
+    if any(v is not None for v in training.values()):
+        base = settings.get("training")
+        settings["training"] = {**(base if isinstance(base, dict) else {}),
+                                **{k: v for k, v in training.items() if v is not None}}
     if demo:
         settings.update(DEMO)
         console.print("[bold]archsmith demo[/]: a CNN search on the digits dataset "
@@ -94,7 +147,7 @@ def search(
     if not any(settings.get(k) for k in ("data", "benchmark", "evaluator")):
         settings["data"] = "digits"
     if settings.get("benchmark") and "space" not in settings:
-        settings["space"] = settings["benchmark"].split("/")[0]
+        settings["space"] = str(settings["benchmark"]).split("/")[0]
     cfg = SearchConfig.from_dict(settings, where="the search settings")
     if out is None:
         src = (cfg.benchmark or cfg.data or Path(str(cfg.evaluator)).stem).replace("/", "-")
@@ -137,14 +190,16 @@ def _load_stored(
     ``out`` is a search's output folder or a storage URL (then ``name`` picks the search;
     with one search stored it is taken).
     """
-    from archsmith.search import _read_pointer
-    from archsmith.store import Store
+    from archsmith.search import _other_search_error, _read_pointer
+    from archsmith.store import Store, live_driver
 
+    expected = None
     if "://" in out:
         url, wanted = out, name
     else:
         meta = _read_pointer(Path(out))
         url, wanted = meta["storage"], name or meta["name"]
+        expected = meta.get("fingerprint") if name is None else None
     store = Store(url)
     try:
         searches = store.searches()
@@ -156,12 +211,17 @@ def _load_stored(
         if row is None:
             names = ", ".join(s.name for s in searches) or "(none)"
             raise ArchsmithError(f"No search named {wanted!r} in {url}; stored: {names}.")
+        if expected is not None and row.fingerprint != expected:
+            raise _other_search_error(Path(out), url, row.name)
         trials = [t.to_dict() for t in store.trials(row.id)]
+        driver = live_driver(store, row.id) if row.status == "running" else None
         counts = {s.name: len(store.trials(s.id)) for s in searches} if len(searches) > 1 else {}
     finally:
         store.close()
     cfg = dict(row.config)
     cfg["status"] = row.status
+    if row.status == "running" and driver is None:  # killed: no live driver holds it
+        cfg["status"] = "stopped (driver gone)"
     cfg["name"] = row.name
     return cfg, trials, row.best, [(s, counts.get(s.name)) for s in searches] if counts else []
 
@@ -184,6 +244,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     top: Annotated[int, typer.Option(help="Rows of the leaderboard.")] = 20,
     name: Annotated[str | None, typer.Option(help="Search name (storage with several).")] = None,
+    wide: Annotated[bool, typer.Option(
+        "--wide", help="Every decision of each architecture and every cost metric.")] = False,
 ) -> None:
     """Leaderboard of a search (works while it runs); lists the searches of a storage."""
     cfg, trials, best, searches = _load_stored(out, name)
@@ -206,34 +268,40 @@ def show(
     sign = -1.0 if cfg.get("direction") == "min" else 1.0
     done = [t for t in trials if t["state"] == "complete" and obj in t["metrics"]]
     done.sort(key=lambda t: (-sign * t["metrics"][obj], t["number"]))
-    extra = [k for k in ("test_acc", "params", "flops", "latency_ms") if k != obj
-             and any(k in t["metrics"] for t in done)]
+    # the test split is for the final best only: never a column to pick trials by
+    shown = ("params", "flops", "latency_ms") if wide else ("params",)
+    extra = [k for k in shown if k != obj and any(k in t["metrics"] for t in done)]
+    n_failed = sum(t["state"] == "failed" for t in trials)
     table = Table(title=f"{out} — {cfg['status']} — {len(trials)}/{cfg['budget']} trials "
-                  f"({sum(t['state'] == 'failed' for t in trials)} failed)")
+                  f"({n_failed} failed)")
     table.add_column("rank", justify="right")
     table.add_column("trial", justify="right")
     table.add_column(obj, justify="right", style="bold")
     for k in extra:
         table.add_column(k, justify="right")
-    table.add_column("architecture")
-    describe = _arch_describer(cfg)
+    table.add_column("architecture", overflow="fold", ratio=1)
+    describe = _arch_describer(cfg, wide)
     for rank, t in enumerate(done[:top], 1):
         table.add_row(str(rank), str(t["number"]), fmt(t["metrics"][obj]),
                       *(fmt(t["metrics"].get(k, "")) for k in extra),
                       describe(t["arch"]))
+    if wide:
+        console.width = max(console.width, 200)
     console.print(table)
+    if cfg["status"].startswith("stopped"):
+        console.print(f"stopped before its budget; continue it with: archsmith resume {out}")
     failed = [t for t in trials if t["state"] == "failed"]
     for t in failed[:5]:
         console.print(f"[red]failed[/] trial {t['number']}: {t['error']}")
     if best and "final" in best:
-        console.print("best retrained: " + ", ".join(
-            f"{k}={fmt(v)}" for k, v in best["final"].items()))
+        console.print("best retrained on train+validation, scored once on the test split: "
+                      + ", ".join(f"{k}={fmt(v)}" for k, v in best["final"].items()))
     if searches:
         _print_searches(searches)
 
 
-def _arch_describer(cfg: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
-    """Compact architecture text, using the space's own summary when it can be built."""
+def _arch_describer(cfg: dict[str, Any], wide: bool = False) -> Callable[[dict[str, Any]], str]:
+    """Architecture text: the space's compact form (its full summary when ``wide``)."""
 
     def plain(arch: dict[str, Any]) -> str:
         return " ".join(f"{k}={v}" for k, v in arch["decisions"].items())
@@ -247,7 +315,8 @@ def _arch_describer(cfg: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
 
     def rich(arch: dict[str, Any]) -> str:
         try:
-            return space.summary(space.from_dict(arch))
+            a = space.from_dict(arch)
+            return space.summary(a) if wide else space.compact(a)
         except Exception:
             return plain(arch)
 
@@ -259,11 +328,27 @@ def _arch_describer(cfg: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
 def export_cmd(
     out: Annotated[Path, typer.Argument(help="Output folder of a finished search.")],
     format: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
+    trial: Annotated[int | None, typer.Option(
+        help="Retrain this trial like the best (train+validation, scored once on the test "
+        "split) and export it to OUT/trial-N/.")] = None,
 ) -> None:
-    """Export the best trained network as ONNX or TorchScript."""
+    """Export the best trained network (or any trial's) as ONNX or TorchScript."""
     from archsmith._export import export
 
-    path = export(out, format)
+    folder = out
+    if trial is not None:
+        from archsmith.search import Search
+
+        s = Search.resume(out)
+        with console.status(f"retraining trial {trial}"):
+            info = s.export_trial(trial)
+        if "final_error" in info:
+            raise ArchsmithError(f"Retraining trial {trial} failed: {info['final_error']}")
+        if "final" in info:
+            console.print(f"trial {trial} retrained on train+validation: " + ", ".join(
+                f"{k}={fmt(v)}" for k, v in info["final"].items()))
+        folder = out / f"trial-{trial}"
+    path = export(folder, format)
     console.print(f"wrote {path}")
 
 

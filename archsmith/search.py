@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +33,7 @@ import numpy as np
 from archsmith._config import SearchConfig
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult
-from archsmith.store import Lease, Store, TrialRow, sqlite_url, url_without_password
+from archsmith.store import Lease, Store, TrialRow, safe_url, sqlite_url, url_without_password
 from archsmith.strategies import TrialRecord, create_strategy
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ __all__ = ["POINTER_FILE", "Search", "SearchConfig", "build_evaluator"]
 #: File in the output folder that says where the search is stored.
 POINTER_FILE = "archsmith.json"
 DEFAULT_DB = "archsmith.db"
+#: Version of the pointer file; 2 names a SQLite file in the folder relative to it.
+POINTER_VERSION = 2
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -111,12 +114,11 @@ class Search:
     ) -> None:
         self.out = Path(out)
         self.evaluator = evaluator if evaluator is not None else build_evaluator(config)
-        if space is None and config.benchmark and not config.space_config:
+        if space is None and config.benchmark:
             # a tabular benchmark knows its space's settings (e.g. nbgraph/proteins' ops)
-            default_space = getattr(self.evaluator, "default_space", None)
-            candidate = default_space() if callable(default_space) else None
-            if candidate is not None and candidate.name == config.space:
-                space = candidate
+            from archsmith.evaluators import benchmark_space
+
+            space = benchmark_space(self.evaluator, config.space, config.space_config)
         self.space = space if space is not None else _build_space(config)
         self.evaluator.check_space(self.space)
         self.objective = config.objective or self.evaluator.default_objective
@@ -149,19 +151,30 @@ class Search:
     # -- storage ------------------------------------------------------------------------
     def _open(self) -> tuple[Store, int]:
         """Opens (or creates) the stored search; refuses a folder of another search."""
-        self.out.mkdir(parents=True, exist_ok=True)
+        _make_out_dir(self.out)
         pointer = self.out / POINTER_FILE
         url = self._storage_url
+        meta: dict[str, Any] | None = None
         if pointer.exists():
-            url = url or _read_pointer(self.out)["storage"]
+            meta = _read_pointer(self.out)
+            url = url or meta["storage"]
         url = url or sqlite_url(self.out / DEFAULT_DB)
         store = Store(url)
         fp = self.config.fingerprint(self.evaluator.describe())
         row = store.get_search(self.config.name)
+        try:
+            if row is not None and meta is not None and meta.get("fingerprint") not in (
+                None, row.fingerprint
+            ) and url == meta["storage"]:
+                raise _other_search_error(self.out, url, self.config.name)
+        except ConfigError:
+            store.close()
+            raise
         if row is None:
             sid = store.create_search(self.config.name, self._stored_config(), fp)
         else:
             if row.fingerprint != fp:
+                store.close()
                 diff = _config_diff(row.config, self._stored_config())
                 raise ConfigError(
                     f"{self.out} already holds a different search named "
@@ -181,11 +194,13 @@ class Search:
             if row is not None:  # runtime settings (budget, timeout) may change on resume
                 store.set_status(sid, "running")
             # never write a password next to the results: the driver finds it again in
-            # PGPASSWORD / ~/.pgpass, or the user gives --storage on resume
-            pointer_data = {"storage": url_without_password(url), "name": self.config.name,
-                            "version": 1}
-            if not pointer.exists() or _read_pointer(self.out) != pointer_data:
-                pointer.write_text(json.dumps(pointer_data, indent=2) + "\n")
+            # PGPASSWORD / ~/.pgpass, or the user gives --storage on resume. A SQLite file
+            # inside the folder is named relative to it, so the folder can be moved.
+            pointer_data = {"storage": _pointer_storage(self.out, url),
+                            "name": self.config.name, "fingerprint": fp,
+                            "version": POINTER_VERSION}
+            if not pointer.exists() or _read_pointer(self.out, raw=True) != pointer_data:
+                _write_atomic(pointer, json.dumps(pointer_data, indent=2) + "\n")
         except BaseException:  # e.g. an unwritable folder: give the search back
             lease.release()
             store.close()
@@ -232,6 +247,8 @@ class Search:
         rerun = store.drop_running(sid)
         rows = store.trials(sid)
         finished = {r.number: self._record(r) for r in rows}
+        self._run_errors: list[str | None] = []
+        self.abort_reason: str | None = None
         saved = store.load_strategy_state(sid)
         told: set[int] = set()
         if saved:
@@ -289,6 +306,7 @@ class Search:
                             continue
                         self._finish(number, running.pop(number), res, None,
                                      finished, told, progress, t_start)
+                        self._check_fail_fast(finished)
         except _LeaseLostError:  # the search is another driver's now: leave it alone
             executor.cancel()
             raise
@@ -299,8 +317,16 @@ class Search:
             raise
         finally:
             executor.close()
+        if self.abort_reason is not None:
+            store.set_status(sid, "failed")
+            return self.summary()
         if len(finished) < cfg.budget:
             store.set_status(sid, "stopped")
+            return self.summary()
+        if not any(r.complete for r in finished.values()):
+            self.abort_reason = (f"all {len(finished)} trials failed; the last error: "
+                                 f"{_last_error(self._run_errors)}")
+            store.set_status(sid, "failed")
             return self.summary()
         best = self.best(list(finished.values()))
         if best is not None:
@@ -328,6 +354,7 @@ class Search:
             score=self._score(result.metrics) if result.ok else None, metrics=result.metrics,
         )
         finished[number] = rec
+        self._run_errors.append(None if result.ok else (result.error or "failed"))
         if result.ok and arch.hash not in self._done_by_hash:
             self._done_by_hash[arch.hash] = TrialRow(
                 number=number, arch=arch.to_dict(), hash=arch.hash, state="complete",
@@ -341,6 +368,26 @@ class Search:
         self._emit(progress, "trial", record=rec, error=result.error,
                    cached=cached_from is not None, done=len(finished),
                    elapsed=time.perf_counter() - t_start, history=list(finished.values()))
+
+    def _check_fail_fast(self, finished: dict[int, TrialRecord]) -> None:
+        """Stops the search when its first ``fail_fast`` trials failed alike.
+
+        Only while no trial of the search has completed: then the evaluator (or the data)
+        is broken, and spending the budget on the same error helps nobody.
+        """
+        k = self.config.fail_fast
+        errs = self._run_errors
+        if not k or self.abort_reason is not None or len(errs) != k:
+            return
+        if any(e is None for e in errs) or any(r.complete for r in finished.values()):
+            return
+        kinds = {_error_kind(e) for e in errs if e is not None}
+        if len(kinds) == 1:
+            self.abort_reason = (
+                f"the first {k} trials all failed with the same error, so the search "
+                f"stopped (set fail_fast = 0 to go on regardless): {errs[-1]}"
+            )
+            self.stop_requested = True
 
     def stop(self) -> None:
         """Asks the loop to stop after the running trial (it can be resumed)."""
@@ -363,7 +410,32 @@ class Search:
             return None
         return max(done, key=lambda t: (float(t.score or 0.0), -t.number))
 
-    def _finalize(self, best: TrialRecord) -> dict[str, Any]:
+    def export_trial(self, number: int) -> dict[str, Any]:
+        """Retrains a finished trial like the best and writes it to ``OUT/trial-N/``.
+
+        The trial is retrained on train+validation, scored once on the test split and
+        saved with the same files as ``best/`` (only a real-data search has weights).
+        Reads the storage, writes nothing to it.
+
+        Raises:
+            ConfigError: no complete trial ``number`` is stored.
+        """
+        url = self._storage_url or _read_pointer(self.out)["storage"]
+        store = Store(url)
+        try:
+            row = store.get_search(self.config.name)
+            rows = store.trials(row.id) if row is not None else []
+        finally:
+            store.close()
+        match = [r for r in rows if r.number == number]
+        if not match or match[0].state != "complete":
+            done = [r.number for r in rows if r.state == "complete"]
+            shown = ", ".join(map(str, done[:20])) + (" …" if len(done) > 20 else "")
+            what = "is not stored" if not match else f"is {match[0].state}"
+            raise ConfigError(f"Trial {number} {what}; complete trials: {shown or 'none'}.")
+        return self._finalize(self._record(match[0]), self.out / f"trial-{number}")
+
+    def _finalize(self, best: TrialRecord, folder: Path | None = None) -> dict[str, Any]:
         """Retrains the best on train+validation, scores it on test and exports it."""
         from archsmith._export import save_best
 
@@ -385,7 +457,8 @@ class Search:
                 info["final_error"] = describe_exception(e)
         dataset = getattr(self.evaluator, "dataset", None) if model is not None else None
         info["files"] = save_best(
-            self.out / "best", self.space, best.arch, info, model=model, dataset=dataset,
+            folder or self.out / "best", self.space, best.arch, info, model=model,
+            dataset=dataset,
         )
         return info
 
@@ -401,6 +474,7 @@ class Search:
             "failed": sum(r.state == "failed" for r in rows),
             "best": row.best if row else None,
             "status": row.status if row else None,
+            "error": getattr(self, "abort_reason", None),
         }
 
     @classmethod
@@ -414,10 +488,17 @@ class Search:
         meta = _read_pointer(out)
         url = storage or meta["storage"]
         store = Store(url)
-        row = store.get_search(name or meta["name"])
-        if row is None:
-            raise ConfigError(f"{out} points to {url}, which holds no search "
-                              f"{name or meta['name']!r}.")
+        try:
+            row = store.get_search(name or meta["name"])
+            if row is None:
+                raise ConfigError(f"{out} points to {safe_url(url)}, which holds no search "
+                                  f"{name or meta['name']!r}.")
+            if (storage is None and name is None
+                    and meta.get("fingerprint") not in (None, row.fingerprint)):
+                raise _other_search_error(out, url, row.name)
+        except BaseException:
+            store.close()
+            raise
         data = {k: v for k, v in row.config.items() if k != "evaluator_info"}
         if budget is not None:
             data["budget"] = budget
@@ -434,20 +515,124 @@ class _LeaseLostError(ConfigError):
     """Another driver took this search over; this driver must not write to it."""
 
 
-def _read_pointer(out: Path) -> dict[str, Any]:
+def _read_pointer(out: Path, raw: bool = False) -> dict[str, Any]:
+    """The folder's pointer file: where its search is stored, its name and fingerprint.
+
+    Args:
+        out: The search's output folder.
+        raw: Return the file's content as written; by default ``storage`` is resolved
+            to a URL (a SQLite file named relative to the folder becomes absolute).
+    """
     p = out / POINTER_FILE
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file, not the output folder of a search.")
     if not p.is_file():
         raise ConfigError(
             f"{out} holds no archsmith search (no {POINTER_FILE}). Give the --out folder "
             "of an earlier `archsmith search`."
         )
     try:
-        meta = json.loads(p.read_text())
+        meta = json.loads(p.read_text(encoding="utf-8"))
         if not isinstance(meta, dict) or not {"storage", "name"} <= set(meta):
             raise ValueError("missing keys")
-    except ValueError as e:
-        raise ConfigError(f"{p} is corrupt ({e}); it must hold storage and name.") from None
+        if not isinstance(meta["storage"], str) or not isinstance(meta["name"], str):
+            raise ValueError("storage and name must be strings")
+    except (ValueError, OSError) as e:
+        raise ConfigError(
+            f"{p} is corrupt ({e}); it must be JSON holding storage and name. Pass the "
+            "database with --storage, or start a new search in another --out folder."
+        ) from None
+    if raw:
+        return meta
+    meta = dict(meta)
+    meta["storage"] = _pointer_url(out, meta)
     return meta
+
+
+def _pointer_url(out: Path, meta: dict[str, Any]) -> str:
+    """The storage URL a pointer names, resolved against its folder."""
+    storage: str = meta["storage"]
+    if "://" not in storage:  # a SQLite file inside the folder, named relative to it
+        return sqlite_url(out / storage)
+    local = out / DEFAULT_DB
+    if int(meta.get("version", 1)) < 2 and local.is_file():
+        # pointers before version 2 held the absolute path of the folder's own database:
+        # a copied or moved folder uses the database it carries, never the original's
+        path = _sqlite_path(storage)
+        if path is not None and path.name == DEFAULT_DB and path != local.resolve():
+            return sqlite_url(local)
+    return storage
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """Absolute path of a SQLite database file URL (``None`` for other URLs, in memory)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database).resolve()
+
+
+def _pointer_storage(out: Path, url: str) -> str:
+    """What the pointer file records for ``url``: a path relative to ``out`` for a SQLite
+    file inside the folder, else the URL without its password (SQLite paths absolute)."""
+    path = _sqlite_path(url)
+    if path is None:
+        return url_without_password(url)
+    try:
+        return path.relative_to(out.resolve()).as_posix()
+    except ValueError:
+        return sqlite_url(path)
+
+
+def _other_search_error(out: Path, url: str, name: str) -> ConfigError:
+    return ConfigError(
+        f"{out}/{POINTER_FILE} names search {name!r} in {safe_url(url)}, but the search "
+        "stored there under that name is a different one (its fingerprint differs from the "
+        "one this folder was made for). Nothing was read or written. Pass the right "
+        "database with --storage, or start a new search in another --out folder."
+    )
+
+
+def _make_out_dir(out: Path) -> None:
+    """Creates the output folder, with a clear error when it cannot be one."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(
+            f"--out {out} is an existing file, not a folder. Give a new or existing folder."
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise ConfigError(
+            f"Cannot create the output folder {out}: {reason}. Give a folder you can "
+            "write to with --out."
+        ) from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _error_kind(error: str) -> str:
+    """An error text with its numbers blanked, so near-identical errors compare equal.
+
+    Example:
+        >>> _error_kind("shape (3, 4) at epoch 2") == _error_kind("shape (5, 4) at epoch 1")
+        True
+    """
+    return re.sub(r"\d+(\.\d+)?", "#", error)
+
+
+def _last_error(errors: list[str | None]) -> str:
+    return next((e for e in reversed(errors) if e), "(no error text)")
 
 
 def _config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -125,7 +125,7 @@ def critic_eval(
     from scipy.stats import kendalltau, spearmanr
 
     from archsmith.critic import CRITICS, create_critic, critic_names
-    from archsmith.space import create_space
+    from archsmith.evaluators import benchmark_space, create_benchmark
 
     if train_size < 2:
         raise ConfigError(f"train_size (--train-size) must be ≥ 2, got {train_size}.")
@@ -135,7 +135,7 @@ def critic_eval(
         raise ConfigError(f"seeds (--seeds) must be ≥ 1, got {seeds}.")
     critic_names()  # loads the built-in critics
     CRITICS.get(critic)  # an unknown name fails before any work, listing the valid ones
-    space = create_space(space_name)
+    space = benchmark_space(create_benchmark(benchmark), space_name)
     config = dict(critic_config or {})
     need = train_size + (test_size or 0)
     archs, scores = scored_pool(space, benchmark, size=need, rng=np.random.default_rng(0))

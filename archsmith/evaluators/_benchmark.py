@@ -251,6 +251,40 @@ def create_benchmark(name: str) -> BenchmarkEvaluator:
     return BENCHMARKS.create(name)
 
 
+def benchmark_space(
+    evaluator: Any, space_name: str | None = None,
+    space_config: dict[str, Any] | None = None,
+) -> SearchSpace:
+    """The space a search or a critic evaluation on ``evaluator`` uses.
+
+    A tabular benchmark knows its space's settings (e.g. ``nbgraph/proteins`` has a
+    smaller op set): with no ``space_config`` and ``space_name`` either omitted or the
+    benchmark's own space, that space is used; otherwise ``space_name`` is built with
+    ``space_config``. Every command that takes a benchmark resolves its space here.
+
+    Example:
+        >>> benchmark_space(create_benchmark("nb201/cifar10")).name
+        'nb201'
+
+    Raises:
+        ConfigError: ``space_config`` does not fit the space.
+        UnknownNameError: the space name is unknown.
+    """
+    from archsmith.space import create_space
+
+    default_space = getattr(evaluator, "default_space", None)
+    if not space_config and callable(default_space):
+        candidate = default_space()
+        if candidate is not None and space_name in (None, candidate.name):
+            return candidate  # type: ignore[no-any-return]
+    if space_name is None:
+        raise ConfigError("Name the search space (--space); see `archsmith spaces`.")
+    try:
+        return create_space(space_name, **(space_config or {}))
+    except TypeError as e:
+        raise ConfigError(f"Invalid space_config for space {space_name!r}: {e}.") from None
+
+
 def benchmark_names() -> list[str]:
     """Names of the tabular benchmarks, e.g. ``["nb201/cifar10", ...]``."""
     _load_builtins()

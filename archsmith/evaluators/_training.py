@@ -26,10 +26,13 @@ __all__ = ["TrainingEvaluator", "derive_seeds"]
 
 #: Batch size of validation/test passes (inference only).
 EVAL_BATCH = 1024
-#: Timed batch-size-1 forward passes for ``latency_ms`` (after one warm-up pass).
-LATENCY_RUNS = 15
-#: Stop timing latency after this many seconds (at least 5 runs are timed).
-LATENCY_MAX_SECONDS = 0.5
+#: Untimed batch-size-1 forward passes before latency is timed (caches, allocator, JIT).
+LATENCY_WARMUP = 5
+#: Timed batch-size-1 forward passes for ``latency_ms``: at least the first number, and
+#: more (up to the second) while the time allows.
+LATENCY_RUNS = (20, 200)
+#: Stop timing latency after this many seconds (once the minimum number of runs is done).
+LATENCY_MAX_SECONDS = 0.3
 
 
 class TrainingFailed(Exception):
@@ -101,25 +104,43 @@ def count_flops(net: torch.nn.Module, input_shape: tuple[int, ...]) -> float:
 
 def measure_latency_ms(net: torch.nn.Module, input_shape: tuple[int, ...]) -> float:
     """Median CPU forward time (milliseconds) of one example, in eval mode, without grad."""
+    return measure_latency(net, input_shape)[0]
+
+
+def measure_latency(net: torch.nn.Module, input_shape: tuple[int, ...]) -> tuple[float, float]:
+    """Median and interquartile range (milliseconds) of batch-1 CPU forward passes.
+
+    :data:`LATENCY_WARMUP` untimed passes, then at least ``LATENCY_RUNS[0]`` timed ones
+    (more, up to ``LATENCY_RUNS[1]``, within :data:`LATENCY_MAX_SECONDS`). The median
+    ignores the outliers a busy machine adds (a descheduled pass can take 100x longer);
+    the interquartile range says how steady the measurement was.
+
+    Example:
+        >>> net = torch.nn.Linear(4, 2)
+        >>> median, iqr = measure_latency(net, (4,))
+        >>> 0 < median < 100 and iqr >= 0
+        True
+    """
     on_cpu = all(p.device.type == "cpu" for p in net.parameters())
     model = net if on_cpu else copy.deepcopy(net).cpu()
     was_training = model.training
     model.eval()
     x = torch.zeros((1, *input_shape))
     times: list[float] = []
+    low, high = LATENCY_RUNS
     try:
         with torch.no_grad():
-            model(x)
+            for _ in range(LATENCY_WARMUP):
+                model(x)
             deadline = time.perf_counter() + LATENCY_MAX_SECONDS
-            for i in range(LATENCY_RUNS):
+            while len(times) < high and (len(times) < low or time.perf_counter() < deadline):
                 t0 = time.perf_counter()
                 model(x)
                 times.append(time.perf_counter() - t0)
-                if i >= 4 and time.perf_counter() > deadline:
-                    break
     finally:
         model.train(was_training)
-    return statistics.median(times) * 1000.0
+    q1, q2, q3 = statistics.quantiles(times, n=4)
+    return q2 * 1000.0, (q3 - q1) * 1000.0
 
 
 class TrainingEvaluator:
@@ -140,7 +161,12 @@ class TrainingEvaluator:
         seed: Seed of initialisation and shuffling (and of the data split unless
             ``data_seed`` is given).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        num_threads: Torch CPU threads used inside ``evaluate`` (restored afterwards).
+        num_threads: Torch CPU threads used inside ``evaluate`` and ``fit_final``
+            (restored afterwards); ``None`` keeps torch's default (one per core). The
+            default, 1, is measured: the small networks archsmith trains gain nothing
+            from more threads and slow down many times when the cores are shared with
+            another job (``benchmarks/loaded_threads.py``, figures in RESULTS.md); run
+            more trials at once with process workers instead.
         data_seed: Seed of the train/validation/test split (``None``: ``seed``).
         val_fraction: Validation fraction of the split.
         test_fraction: Test fraction of the split.
@@ -162,7 +188,7 @@ class TrainingEvaluator:
         weight_decay: float = 0.0,
         seed: int = 0,
         device: str = "auto",
-        num_threads: int | None = None,
+        num_threads: int | None = 1,
         data_seed: int | None = None,
         val_fraction: float = 0.15,
         test_fraction: float = 0.15,
@@ -382,10 +408,12 @@ class TrainingEvaluator:
 
     def _cost_metrics(self, net: torch.nn.Module) -> dict[str, float]:
         shape = self.dataset.input_shape
+        latency, spread = measure_latency(net, shape)
         return {
             "params": float(count_params(net)),
             "flops": count_flops(net, shape),
-            "latency_ms": measure_latency_ms(net, shape),
+            "latency_ms": latency,
+            "latency_iqr_ms": spread,
         }
 
     # -- public API ---------------------------------------------------------------------
@@ -393,22 +421,24 @@ class TrainingEvaluator:
         """Trains ``arch`` for ``budget`` epochs (default ``epochs``) and scores it.
 
         Returns:
-            An :class:`EvalResult` with metrics ``val_acc``, ``val_loss``, ``test_acc``,
-            ``test_loss`` (accuracies in percent, from the last epoch), ``params``,
-            ``flops``, ``latency_ms``, ``train_seconds`` and ``epochs``; one curve
+            An :class:`EvalResult` with metrics ``val_acc``, ``val_loss`` (accuracy in
+            percent, from the last epoch), ``params``, ``flops``, ``latency_ms`` (median
+            of timed batch-1 passes), ``latency_iqr_ms`` (their interquartile range),
+            ``train_seconds`` and ``epochs``; the test split is left untouched (only
+            :meth:`fit_final` scores it, once, for the chosen network); one curve
             entry per epoch; ``cost`` is the wall time of the whole evaluation. Build,
             shape, divergence and out-of-memory problems give a failed result.
         """
         epochs = self._epochs(budget)
         start = time.perf_counter()
-        val, test = self._data("val"), self._data("test")
+        val = self._data("val")
         X, y = self._data("train")
         try:
             with _threads(self.num_threads), self._rng_context():
                 net, curve, seconds = self._train(arch, epochs, X, y, val)
-                test_loss, test_acc = self._score(net, *test)
+                # the test split is not scored here: only the final best is (fit_final),
+                # so nobody picks a network by its test accuracy
                 metrics = {"val_acc": curve[-1]["val_acc"], "val_loss": curve[-1]["val_loss"],
-                           "test_acc": test_acc, "test_loss": test_loss,
                            **self._cost_metrics(net),
                            "train_seconds": seconds, "epochs": float(epochs)}
         except TrainingFailed as e:

@@ -457,6 +457,10 @@ class SearchSpace:
         """Short human-readable form for tables (``k=v`` pairs; spaces may override)."""
         return " ".join(f"{k}={v}" for k, v in arch.values.items())
 
+    def compact(self, arch: Architecture) -> str:
+        """The shortest readable form, for narrow tables (default: :meth:`summary`)."""
+        return self.summary(arch)
+
     def encode(self, arch: Architecture) -> np.ndarray:
         """One-hot encoding of the decisions (inactive decisions are all-zero)."""
         total = sum(d.size for d in self.decisions)

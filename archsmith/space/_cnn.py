@@ -116,6 +116,27 @@ class CNNSpace(SearchSpace):
             ]
         return decs
 
+    def compact(self, arch: Architecture) -> str:
+        """Stages as ``CHANNELSkKERNEL`` with ``/max``/``/avg`` pooling, ``+r`` residual
+        and ``·bn`` batch norm, then the head.
+
+        Example:
+            >>> sp = CNNSpace()
+            >>> sp.compact(sp.make({"n_stages": 2, "head": "avg", "channels_1": 16,
+            ...     "kernel_1": 3, "pool_1": "max", "residual_1": False, "norm_1": "batch",
+            ...     "channels_2": 32, "kernel_2": 5, "pool_2": "none", "residual_2": True,
+            ...     "norm_2": "none"}))
+            '16k3/max·bn 32k5+r → avg'
+        """
+        parts = []
+        for st in self.stages(arch):
+            text = f"{st['channels']}k{st['kernel']}"
+            text += "" if st["pool"] == "none" else f"/{st['pool']}"
+            text += "+r" if st["residual"] else ""
+            text += "·bn" if st["norm"] == "batch" else ""
+            parts.append(text)
+        return " ".join(parts) + f" → {arch['head']}"
+
     @staticmethod
     def stages(arch: Architecture) -> list[dict[str, Any]]:
         """Per-stage settings: ``[{"channels", "kernel", "pool", "residual", "norm"}]``."""

@@ -201,6 +201,26 @@ class MLPSpace(SearchSpace):
         return decs
 
     # -- helpers ------------------------------------------------------------------------
+    def compact(self, arch: Architecture) -> str:
+        """Layers as ``WIDTH·ACT`` with ``·bn``/``·ln`` normalisation and ``·dDROPOUT``;
+        ``+r`` marks a residual (identity skip) layer.
+
+        Example:
+            >>> sp = MLPSpace()
+            >>> sp.compact(sp.make({"n_layers": 2, "residual": True, "width_1": 64,
+            ...     "act_1": "relu", "norm_1": "batch", "dropout_1": 0.1, "width_2": 64,
+            ...     "act_2": "gelu", "norm_2": "none", "dropout_2": 0.0}))
+            '64·relu·bn·d0.1 64·gelu+r'
+        """
+        norms = {"batch": "·bn", "layer": "·ln"}
+        parts = []
+        for layer in self.layers(arch):
+            text = f"{layer['width']}·{layer['act']}{norms.get(layer['norm'], '')}"
+            text += f"·d{layer['dropout']:g}" if layer["dropout"] else ""
+            text += "+r" if layer["skip"] else ""
+            parts.append(text)
+        return " ".join(parts)
+
     @staticmethod
     def layers(arch: Architecture) -> list[dict[str, Any]]:
         """Per-layer settings of ``arch``: ``[{"width", "act", "norm", "dropout", "skip"}]``.

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from archsmith.store._lease import Lease
-from archsmith.store._sql import SearchRow, Store, TrialRow, sqlite_url, url_without_password
+from archsmith.store._lease import Lease, live_driver
+from archsmith.store._sql import (
+    SearchRow,
+    Store,
+    TrialRow,
+    safe_url,
+    sqlite_url,
+    url_without_password,
+)
 
-__all__ = ["Lease", "SearchRow", "Store", "TrialRow", "sqlite_url", "url_without_password"]
+__all__ = [
+    "Lease",
+    "SearchRow",
+    "Store",
+    "TrialRow",
+    "live_driver",
+    "safe_url",
+    "sqlite_url",
+    "url_without_password",
+]

@@ -42,7 +42,7 @@ from archsmith.store._models import LeaseModel
 if TYPE_CHECKING:
     from archsmith.store._sql import Store
 
-__all__ = ["DEFAULT_STALE_AFTER", "Lease"]
+__all__ = ["DEFAULT_STALE_AFTER", "Lease", "live_driver"]
 
 #: Seconds without a heartbeat after which another host's driver is presumed gone.
 DEFAULT_STALE_AFTER = 60.0
@@ -216,3 +216,34 @@ class Lease:
                 return None
             return {"owner": row.owner, "host": row.host, "pid": row.pid,
                     "heartbeat": row.heartbeat}
+
+
+def live_driver(store: Store, search_id: int,
+                stale_after: float = DEFAULT_STALE_AFTER) -> dict[str, object] | None:
+    """The driver running a search (``host``, ``pid``, ``heartbeat``), or None if none is.
+
+    A lease whose process is gone (same host) or whose heartbeat is ``stale_after``
+    seconds old (another host) belongs to no live driver. Reads only.
+
+    Example:
+        >>> from archsmith.store import Store
+        >>> s = Store("sqlite://")
+        >>> sid = s.create_search("demo", {}, "fp")
+        >>> live_driver(s, sid) is None
+        True
+        >>> lease = Lease(s, sid, "demo"); lease.acquire()
+        >>> live_driver(s, sid)["pid"] == os.getpid()
+        True
+    """
+    with sessionmaker(store.engine)() as s:
+        row = s.get(LeaseModel, search_id)
+        if row is None:
+            return None
+        age = time.time() - row.heartbeat
+        if row.host == socket.gethostname()[:255] and row.pid != os.getpid():
+            alive = _pid_alive(row.pid, row.proc_start)
+        else:
+            alive = age < stale_after
+        if not alive:
+            return None
+        return {"host": row.host, "pid": row.pid, "heartbeat": row.heartbeat}
