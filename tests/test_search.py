@@ -144,5 +144,5 @@ class _Flaky(ToyEvaluator):
 def test_max_retries(tmp_path: Path) -> None:
     _, summary = _run(tmp_path / "r", budget=6, evaluator=_Flaky(), max_retries=1)
     assert summary["complete"] == 6
-    _, summary = _run(tmp_path / "n", budget=6, evaluator=_Flaky())
-    assert summary["failed"] == 6
+    _, summary = _run(tmp_path / "n", budget=6, evaluator=_Flaky(), fail_fast=0)
+    assert summary["failed"] == 6 and summary["error"].startswith("all 6 trials failed")
