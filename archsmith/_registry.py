@@ -1,11 +1,18 @@
-"""A tiny name → factory registry (timm style: ``register`` / ``create`` by name)."""
+"""One name → factory registry for every plug-in kind (timm style: register / create).
+
+Spaces, strategies, critics, evaluators (datasets, benchmarks) and executors each have a
+:class:`Registry`. Built-ins register when their package is imported, so ``names()`` is
+complete before first use; registering a name that exists raises unless
+``override=True``, so a user's plug-in is never silently replaced (nor replaces a
+built-in by accident).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from archsmith.errors import UnknownNameError
+from archsmith.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -27,6 +34,12 @@ class Registry(Generic[T]):
         1
         >>> reg.names()
         ['one']
+        >>> reg.add("one", lambda: 2)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        archsmith.errors.ConfigError: A number named 'one' is already registered ...
+        >>> reg.add("one", lambda: 2, override=True); reg.create("one")
+        2
     """
 
     def __init__(self, kind: str) -> None:
@@ -34,10 +47,24 @@ class Registry(Generic[T]):
         self._factories: dict[str, Callable[..., T]] = {}
         self._help: dict[str, str] = {}
 
-    def register(self, name: str, help: str = "") -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator registering ``factory`` under ``name`` (later registrations replace)."""
+    def register(
+        self, name: str, help: str = "", *, override: bool = False
+    ) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator registering ``factory`` under ``name``.
+
+        Raises:
+            ConfigError: ``name`` is taken and ``override`` is false.
+        """
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"A {self.kind} name must be a non-empty string, got {name!r}.")
 
         def deco(factory: Callable[..., T]) -> Callable[..., T]:
+            if name in self._factories and not override and self._factories[name] is not factory:
+                raise ConfigError(
+                    f"A {self.kind} named {name!r} is already registered "
+                    f"({_where(self._factories[name])}). Choose another name, or pass "
+                    "override=True to replace it."
+                )
             self._factories[name] = factory
             doc = help or (factory.__doc__ or "").strip().split("\n")[0]
             self._help[name] = doc
@@ -45,9 +72,16 @@ class Registry(Generic[T]):
 
         return deco
 
-    def add(self, name: str, factory: Callable[..., T], help: str = "") -> None:
+    def add(self, name: str, factory: Callable[..., T], help: str = "", *,
+            override: bool = False) -> None:
         """Registers ``factory`` under ``name`` without decorator syntax."""
-        self.register(name, help)(factory)
+        self.register(name, help, override=override)(factory)
+
+    def remove(self, name: str) -> None:
+        """Unregisters ``name`` (e.g. a plug-in added by a test)."""
+        self.get(name)
+        del self._factories[name]
+        self._help.pop(name, None)
 
     def create(self, name: str, **kwargs: Any) -> T:
         """Builds the object registered as ``name``.
@@ -61,8 +95,8 @@ class Registry(Generic[T]):
         """Returns the factory registered as ``name``."""
         try:
             return self._factories[name]
-        except KeyError:
-            raise UnknownNameError(self.kind, name, self.names()) from None
+        except (KeyError, TypeError):
+            raise UnknownNameError(self.kind, str(name), self.names()) from None
 
     def names(self) -> list[str]:
         """Registered names, sorted."""
@@ -74,3 +108,11 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._factories
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, names={self.names()})"
+
+
+def _where(factory: Callable[..., Any]) -> str:
+    module = getattr(factory, "__module__", None) or "?"
+    return f"{module}.{getattr(factory, '__qualname__', repr(factory))}"

@@ -19,23 +19,20 @@ _BUILTINS = ("_gnn", "_mlp_ensemble", "_gp")
 
 def create_critic(name: str, space: SearchSpace, **config: Any) -> Predictor:
     """Creates critic ``name`` for ``space`` with constructor arguments ``config``."""
-    _load_builtins()
     return CRITICS.create(name, space=space, **config)
 
 
 def critic_names() -> list[str]:
     """Names of the registered critics."""
-    _load_builtins()
     return CRITICS.names()
 
 
 def _load_builtins() -> None:
+    """Imports the built-in critics (they register themselves); import errors raise."""
     for mod in _BUILTINS:
-        try:
-            importlib.import_module(f"archsmith.critic.{mod}")
-        except ModuleNotFoundError as e:  # not written yet / optional extra missing
-            if e.name != f"archsmith.critic.{mod}":
-                raise
+        importlib.import_module(f"archsmith.critic.{mod}")
 
+
+_load_builtins()
 
 __all__ = ["CRITICS", "Predictor", "create_critic", "critic_names"]

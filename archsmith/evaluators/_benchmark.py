@@ -247,7 +247,6 @@ def create_benchmark(name: str) -> BenchmarkEvaluator:
     Raises:
         UnknownNameError: ``name`` is unknown; the message lists the valid names.
     """
-    _load_builtins()
     return BENCHMARKS.create(name)
 
 
@@ -287,10 +286,9 @@ def benchmark_space(
 
 def benchmark_names() -> list[str]:
     """Names of the tabular benchmarks, e.g. ``["nb201/cifar10", ...]``."""
-    _load_builtins()
     return BENCHMARKS.names()
 
 
-def _load_builtins() -> None:
-    """Registers the benchmarks of other modules (imported lazily: they import this one)."""
-    from archsmith.evaluators import _nbgraph  # noqa: F401
+# NAS-Bench-Graph's benchmarks live in their own module, which imports this one: it is
+# imported last, so BENCHMARKS.names() is complete once this module is
+from archsmith.evaluators import _nbgraph  # noqa: E402, F401

@@ -2,28 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from archsmith._registry import Registry
 from archsmith.executors._inline import InlineExecutor, TrialTimeout, safe_evaluate
 
 if TYPE_CHECKING:
     from archsmith.evaluators._base import EvalResult, Evaluator
     from archsmith.space import Architecture
 
-__all__ = ["Executor", "InlineExecutor", "TrialTimeout", "create_executor", "executor_names",
-           "safe_evaluate"]
+__all__ = ["EXECUTORS", "Executor", "InlineExecutor", "TrialTimeout", "create_executor",
+           "executor_names", "safe_evaluate"]
 
-_EXECUTORS = {
-    "inline": ("archsmith.executors._inline", "InlineExecutor"),
-    "process": ("archsmith.executors._process", "ProcessExecutor"),
-    "ray": ("archsmith.executors._ray", "RayExecutor"),
-    "simulated": ("archsmith.executors._simulated", "SimulatedExecutor"),
-}
+#: Registry of executors; a factory takes ``workers`` and executor-specific options.
+EXECUTORS: Registry[Executor] = Registry("executor")
+
+
+def _lazy(module: str, cls: str) -> Callable[..., Executor]:
+    """A factory that imports ``module`` (e.g. Ray) only when the executor is created."""
+
+    def factory(workers: int = 1, **options: Any) -> Executor:
+        import importlib
+
+        return getattr(importlib.import_module(module), cls)(  # type: ignore[no-any-return]
+            workers=workers, **options)
+
+    factory.__qualname__ = factory.__name__ = cls
+    return factory
+
+
+def _inline(workers: int = 1) -> Executor:
+    from archsmith.errors import ConfigError
+
+    if workers != 1:
+        raise ConfigError(
+            "The inline executor runs one trial at a time; use --executor process "
+            f"(or ray) for --workers {workers}."
+        )
+    return InlineExecutor()
+
+
+EXECUTORS.add("inline", _inline, help="In the driver's process, one trial at a time.")
+EXECUTORS.add("process", _lazy("archsmith.executors._process", "ProcessExecutor"),
+              help="Worker processes (time-outs, dead workers replaced).")
+EXECUTORS.add("ray", _lazy("archsmith.executors._ray", "RayExecutor"),
+              help="Ray tasks on this machine or a cluster (extra archsmith[ray]).")
+EXECUTORS.add("simulated", _lazy("archsmith.executors._simulated", "SimulatedExecutor"),
+              help="Tabular benchmarks: N asynchronous workers in simulated time.")
 
 
 def executor_names() -> list[str]:
     """Names accepted by :func:`create_executor`."""
-    return list(_EXECUTORS)
+    return EXECUTORS.names()
 
 
 def create_executor(name: str, workers: int = 1, **options: Any) -> Executor:
@@ -32,27 +63,17 @@ def create_executor(name: str, workers: int = 1, **options: Any) -> Executor:
     Args:
         name: ``inline`` (in the driver's process, one at a time), ``process`` (worker
             processes), ``ray`` (Ray tasks; extra ``archsmith[ray]``) or ``simulated``
-            (tabular benchmarks: ``workers`` virtual workers in simulated time).
+            (tabular benchmarks: ``workers`` virtual workers in simulated time), or any
+            name registered in :data:`EXECUTORS`.
         workers: Number of trials evaluated at once.
         **options: Executor-specific options (e.g. ``address`` for Ray).
     """
-    import importlib
+    from archsmith.errors import ConfigError
 
-    from archsmith.errors import ConfigError, UnknownNameError
-
-    if name not in _EXECUTORS:
-        raise UnknownNameError("executor", name, executor_names())
+    factory = EXECUTORS.get(name)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}.")
-    if name == "inline":
-        if workers != 1:
-            raise ConfigError(
-                "The inline executor runs one trial at a time; use --executor process "
-                f"(or ray) for --workers {workers}."
-            )
-        return InlineExecutor()
-    module, cls = _EXECUTORS[name]
-    return getattr(importlib.import_module(module), cls)(workers=workers, **options)  # type: ignore[no-any-return]
+    return factory(workers=workers, **options)
 
 
 class Executor(Protocol):

@@ -60,13 +60,9 @@ def _import_ray(address: str | None) -> Any:
     local = _is_loopback(address) and os.environ.setdefault(
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0") == "0"
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "The ray executor needs Ray; install it with `pip install 'archsmith[ray]'`, "
-            "or use --executor process."
-        ) from None
+    from archsmith._lazy import optional_import
+
+    ray = optional_import("ray", "ray", "The ray executor", hint="Or use --executor process.")
     if local:
         with contextlib.suppress(Exception):  # ray was imported before the variable was set
             from ray._private import ray_constants

@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import base64
-import importlib
 import io
 import json
 from types import ModuleType
@@ -48,13 +47,9 @@ def import_engine(module: str, extra: str, what: str) -> ModuleType:
     Raises:
         ConfigError: the module cannot be imported.
     """
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise ConfigError(
-            f"{what} needs `{module}`, which cannot be imported ({e}). Install the extra "
-            f"with `pip install \"archsmith[{extra}]\"`."
-        ) from None
+    from archsmith._lazy import optional_import
+
+    return optional_import(module, extra, what)
 
 
 def make_strategy(

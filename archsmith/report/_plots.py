@@ -69,14 +69,14 @@ def plot_curves(
         raise ConfigError(f"plot backend must be 'matplotlib' or 'pillow', got {backend!r}.")
     limits = y_limits(curves, optimum, direction, y_from)
     if backend != "pillow":
+        from archsmith._lazy import optional_import
+
         try:
-            import matplotlib  # noqa: F401
-        except ImportError:
+            optional_import("matplotlib", "plot", "The matplotlib plot backend",
+                            hint="Or use the Pillow renderer.")
+        except ConfigError:
             if backend == "matplotlib":
-                raise ConfigError(
-                    "matplotlib is not installed; install it with "
-                    "`pip install 'archsmith[plot]'` or use the Pillow renderer."
-                ) from None
+                raise
         else:
             _plot_matplotlib(Path(path), curves, optimum, direction, title, ylabel, xlabel,
                              limits, x)

@@ -24,18 +24,16 @@ SPACES: Registry[SearchSpace] = Registry("space")
 
 def create_space(name: str, **config: Any) -> SearchSpace:
     """Creates the registered space ``name`` with constructor arguments ``config``."""
-    _load_builtins()
     return SPACES.create(name, **config)
 
 
 def space_names() -> list[str]:
     """Names of the registered spaces."""
-    _load_builtins()
     return SPACES.names()
 
 
-def _load_builtins() -> None:
-    from archsmith.space import _cnn, _custom, _mlp, _nb201, _nbgraph  # noqa: F401
+# built-ins register at import of this package, so SPACES.names() is complete at once
+from archsmith.space import _cnn, _custom, _mlp, _nb201, _nbgraph  # noqa: E402, F401, I001
 
 
 __all__ = [

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from archsmith.errors import ConfigError, SpaceError
+from archsmith.errors import SpaceError
 from archsmith.space import SPACES
 from archsmith.space._base import ArchGraph, Architecture, Decision, SearchSpace
 from archsmith.space._mlp import _check_arch, _check_classes, _digest, _names, _space_factory
@@ -326,15 +326,10 @@ class NBGraphSpace(SearchSpace):
                 f"Space 'nbgraph' needs input_shape=(num_node_features,), got {shape}."
             )
         _check_classes(self.name, num_classes)
-        try:
-            import torch_geometric.nn  # noqa: F401
-        except ImportError:
-            raise ConfigError(
-                "Space 'nbgraph' builds PyTorch Geometric models, but torch_geometric is not "
-                "installed. Install the optional extra: pip install 'archsmith[gnn]' (or pip "
-                "install torch_geometric). Benchmark lookups (--benchmark nbgraph/...) do "
-                "not need it."
-            ) from None
+        from archsmith._lazy import optional_import
+
+        optional_import("torch_geometric.nn", "gnn", "Building models of space 'nbgraph'",
+                        hint="Benchmark lookups (--benchmark nbgraph/...) do not need it.")
         return _net_class()(
             _plan(links, ops, shape[0], self.hidden_dim, self.num_pre), links, shape[0],
             num_classes, self.hidden_dim, self.num_pre, self.num_pro, self.dropout,

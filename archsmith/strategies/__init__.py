@@ -28,7 +28,6 @@ def create_strategy(name: str, space: SearchSpace, **config: Any) -> Strategy:
     ``family`` with ``variant=...`` (``optuna:tpe`` → ``optuna`` with ``sampler="tpe"``
     — each family documents its variant argument).
     """
-    _load_builtins()
     if ":" in name and name not in STRATEGIES:
         family, variant = name.split(":", 1)
         factory = STRATEGIES.get(family)
@@ -39,7 +38,6 @@ def create_strategy(name: str, space: SearchSpace, **config: Any) -> Strategy:
 
 def strategy_names() -> list[str]:
     """Names of the registered strategies."""
-    _load_builtins()
     return STRATEGIES.names()
 
 
@@ -47,14 +45,13 @@ _BUILTINS = ("_random", "_evolution", "_local", "_bananas", "_bo", "_optuna", "_
 
 
 def _load_builtins() -> None:
+    """Imports the built-in strategies (they register themselves); import errors raise."""
     import importlib
 
     for mod in _BUILTINS:
-        try:
-            importlib.import_module(f"archsmith.strategies.{mod}")
-        except ModuleNotFoundError as e:  # a module not written yet / optional extra
-            if e.name != f"archsmith.strategies.{mod}":
-                raise
+        importlib.import_module(f"archsmith.strategies.{mod}")
 
+
+_load_builtins()
 
 __all__ = ["STRATEGIES", "Strategy", "TrialRecord", "create_strategy", "strategy_names"]

@@ -49,14 +49,9 @@ _NOT_SUPPORTED = {
 
 
 def _import_optuna() -> Any:
-    try:
-        import optuna
-    except ImportError:
-        raise ConfigError(
-            "The 'optuna' strategies need Optuna, which is not installed; install the "
-            "extra with `pip install \"archsmith[optuna]\"` (or `pip install optuna`)."
-        ) from None
-    return optuna
+    from archsmith._lazy import optional_import
+
+    return optional_import("optuna", "optuna", "The 'optuna' strategies")
 
 
 @contextlib.contextmanager
