@@ -37,7 +37,8 @@ class SearchConfig:
     architectures. Unknown keys in :meth:`from_dict` / TOML files are rejected.
 
     Attributes:
-        space: Registered search-space name.
+        space: Registered search-space name (default: the benchmark's space with
+            ``benchmark``, else ``"cnn"``).
         space_config: Constructor arguments of the space.
         data: Dataset name or path, for real training.
         benchmark: Tabular benchmark name (``nb201/cifar10``...).
@@ -69,7 +70,7 @@ class SearchConfig:
         3
     """
 
-    space: str = "cnn"
+    space: str | None = None
     space_config: dict[str, Any] = field(default_factory=dict)
     data: str | None = None
     benchmark: str | None = None
@@ -97,6 +98,8 @@ class SearchConfig:
                     "max_retries", "ray_address", "fail_fast")
 
     def __post_init__(self) -> None:
+        if self.space is None:
+            self.space = str(self.benchmark).split("/")[0] if self.benchmark else "cnn"
         self.validate()
 
     def validate(self) -> None:
@@ -133,6 +136,8 @@ class SearchConfig:
         for key in ("space_config", "strategy_config", "training"):
             if not isinstance(getattr(self, key), dict):
                 raise ConfigError(f"{key} must be a table/dict, got {getattr(self, key)!r}.")
+        if not isinstance(self.space, str) or not self.space:
+            raise ConfigError(f"space must be a space name, got {self.space!r}.")
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError("name must be a non-empty string.")
 

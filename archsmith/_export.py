@@ -1,10 +1,14 @@
 """Saving, loading and exporting the best network of a search.
 
 ``OUT/best/`` holds ``arch.json`` (space, space config, decisions, input shape,
-number of classes, input standardisation), ``weights.pt`` (a plain ``state_dict``),
-``model.onnx`` and ``metrics.json``. :func:`load` rebuilds the module from the space
-and loads the weights with ``torch.load(weights_only=True)``: no pickle, no custom
-objects.
+number of classes, class names, the data's provenance and its ``preprocessing``),
+``weights.pt`` (the plain ``state_dict`` of the trained network), ``model.onnx`` and
+``metrics.json``. :func:`load` rebuilds the network from the space, loads the weights
+with ``torch.load(weights_only=True)`` (no pickle, no custom objects) and puts the
+recorded preprocessing in front of it as a first layer, :class:`Preprocess`. So the
+loaded network, ``model.onnx`` and :func:`export`'s files all take *raw* inputs — the
+numbers of a CSV or ``.npz`` file, image pixels 0..255 — exactly as the training data
+was read, and apply ``(raw * scale - mean) / std`` themselves.
 """
 
 from __future__ import annotations
@@ -14,20 +18,105 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import torch
+
 from archsmith.errors import ArchsmithError, ConfigError
 
 if TYPE_CHECKING:
-    import torch
-
     from archsmith.evaluators._data import Dataset
     from archsmith.space import Architecture, SearchSpace
 
-__all__ = ["export", "load", "save_best"]
+__all__ = ["Preprocess", "RawInputModel", "export", "load", "save_best"]
 
 ARCH_FILE = "arch.json"
 WEIGHTS_FILE = "weights.pt"
 ONNX_FILE = "model.onnx"
+ONNX_ERROR_FILE = "onnx_error.txt"
 METRICS_FILE = "metrics.json"
+
+
+class Preprocess(torch.nn.Module):
+    """Turns raw inputs into what the network was trained on: ``(x * scale - mean) / std``.
+
+    Args:
+        scale: Factor applied first (``1/255`` for 8-bit images, else 1).
+        mean: Per-channel (or per-feature) means of the scaled training inputs.
+        std: Per-channel (or per-feature) standard deviations of the scaled training inputs.
+        input_shape: Shape of one input; ``mean``/``std`` index its first axis.
+
+    Example:
+        >>> pre = Preprocess(0.5, [1.0, 2.0], [2.0, 4.0], (2,))
+        >>> pre(torch.tensor([[4.0, 8.0]])).tolist()
+        [[0.5, 0.5]]
+    """
+
+    scale: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(
+        self, scale: float, mean: list[float], std: list[float], input_shape: tuple[int, ...]
+    ) -> None:
+        super().__init__()
+        if len(mean) != input_shape[0] or len(std) != input_shape[0]:
+            raise ConfigError(
+                f"The recorded preprocessing has {len(mean)} means and {len(std)} standard "
+                f"deviations but inputs of shape {input_shape} need {input_shape[0]}; "
+                "arch.json is inconsistent."
+            )
+        shape = (1, -1) + (1,) * (len(input_shape) - 1)
+        self.register_buffer("scale", torch.tensor(float(scale), dtype=torch.float32))
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(shape))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.to(self.mean.dtype) * self.scale - self.mean) / self.std
+
+    def extra_repr(self) -> str:
+        return f"scale={float(self.scale):.6g}, channels={self.mean.numel()}"
+
+
+class RawInputModel(torch.nn.Module):
+    """A trained network with its input preprocessing in front.
+
+    Attributes:
+        preprocess: The :class:`Preprocess` layer.
+        net: The trained network (takes standardised inputs).
+    """
+
+    def __init__(self, preprocess: Preprocess, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.preprocess = preprocess
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.preprocess(x))
+
+
+def preprocessing_of(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The preprocessing recorded in an ``arch.json`` dict (``None`` for old runs)."""
+    prep = meta.get("preprocessing") or (meta.get("data") or {}).get("preprocessing")
+    return prep if isinstance(prep, dict) else None
+
+
+def with_preprocessing(net: torch.nn.Module, meta: dict[str, Any]) -> torch.nn.Module:
+    """``net`` behind the preprocessing recorded in ``meta``.
+
+    Runs written before the preprocessing was recorded give ``net`` itself (which
+    expects standardised inputs), with a warning.
+    """
+    prep = preprocessing_of(meta)
+    if prep is None:
+        warnings.warn(
+            "This run's arch.json records no input preprocessing (it was written by an "
+            "older archsmith, or the dataset was built without load_dataset): the network "
+            "expects standardised inputs, see arch.json's data.standardisation. Re-run the "
+            "search to get a network that takes raw inputs.", UserWarning, stacklevel=3,
+        )
+        return net
+    shape = tuple(int(s) for s in meta["input_shape"])
+    pre = Preprocess(prep["scale"], prep["mean"], prep["std"], shape)
+    return RawInputModel(pre, net).eval()
 
 
 def save_best(
@@ -39,6 +128,18 @@ def save_best(
     dataset: Dataset | None = None,
 ) -> list[str]:
     """Writes the best architecture (and its trained model, if any) to ``folder``.
+
+    ``model.onnx`` holds the network with its preprocessing (raw inputs). When the ONNX
+    export fails, the weights are still written, the reason goes to ``onnx_error.txt``,
+    into ``info["onnx_error"]`` (and so ``metrics.json``) and a warning is issued.
+
+    Args:
+        folder: The ``best/`` folder (created).
+        space: The search space.
+        arch: The best architecture.
+        info: What ``metrics.json`` holds (may gain ``onnx_error``).
+        model: The trained network (takes standardised inputs), if any.
+        dataset: The dataset it was trained on (needed with ``model``).
 
     Returns:
         The names of the files written.
@@ -53,20 +154,32 @@ def save_best(
     if dataset is not None:
         meta["input_shape"] = list(dataset.input_shape)
         meta["num_classes"] = int(dataset.num_classes)
+        meta["class_names"] = dataset.class_names
+        if "preprocessing" in dataset.info:
+            meta["preprocessing"] = dataset.info["preprocessing"]
         meta["data"] = dataset.info
     written = [ARCH_FILE, METRICS_FILE]
     (folder / ARCH_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
-    (folder / METRICS_FILE).write_text(json.dumps(info, indent=2, default=str) + "\n")
     if model is not None and dataset is not None:
-        import torch
-
         torch.save(model.state_dict(), folder / WEIGHTS_FILE)
         written.append(WEIGHTS_FILE)
+        full = with_preprocessing(model.cpu().eval(), meta)
         try:
-            _export_onnx(model, tuple(dataset.input_shape), folder / ONNX_FILE)
+            _export_onnx(full, tuple(dataset.input_shape), folder / ONNX_FILE)
             written.append(ONNX_FILE)
+            (folder / ONNX_ERROR_FILE).unlink(missing_ok=True)
         except Exception as e:  # an op without an ONNX mapping must not lose the weights
-            (folder / "onnx_error.txt").write_text(f"{type(e).__name__}: {e}\n")
+            reason = f"{type(e).__name__}: {' '.join(str(e).split())[:500]}"
+            (folder / ONNX_FILE).unlink(missing_ok=True)
+            (folder / ONNX_ERROR_FILE).write_text(reason + "\n")
+            written.append(ONNX_ERROR_FILE)
+            info["onnx_error"] = reason
+            warnings.warn(
+                f"The ONNX export of the best network failed ({reason}); weights.pt and "
+                f"arch.json were written and archsmith.load({str(folder.parent)!r}) works.",
+                RuntimeWarning, stacklevel=2,
+            )
+    (folder / METRICS_FILE).write_text(json.dumps(info, indent=2, default=str) + "\n")
     return written
 
 
@@ -83,28 +196,45 @@ def _best_dir(path: str | Path) -> Path:
     )
 
 
-def load(path: str | Path, space: SearchSpace | None = None) -> torch.nn.Module:
+def read_meta(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The ``best/`` folder of a run and its ``arch.json``.
+
+    Raises:
+        ConfigError: No ``arch.json`` there, or it is not valid JSON.
+    """
+    folder = _best_dir(path)
+    try:
+        meta = json.loads((folder / ARCH_FILE).read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"Could not read {folder / ARCH_FILE}: {e}.") from None
+    return folder, meta
+
+
+def load(
+    path: str | Path, space: SearchSpace | None = None, *, preprocess: bool = True
+) -> torch.nn.Module:
     """Loads the trained best network of a search.
 
     Args:
         path: The search's output folder (or its ``best/`` folder).
         space: The space object, needed only for custom spaces that are not registered.
+        preprocess: Put the recorded preprocessing in front, so the network takes raw
+            inputs (CSV/``.npz`` numbers, image pixels 0..255). ``False`` gives the bare
+            network, which expects standardised inputs.
 
     Returns:
-        The network in eval mode on the CPU. It expects standardised inputs; the
-        standardisation is stored in ``best/arch.json`` under ``data``.
+        The network in eval mode on the CPU: a :class:`RawInputModel` (attributes
+        ``preprocess`` and ``net``), or the bare network with ``preprocess=False`` or for
+        runs whose ``arch.json`` records no preprocessing (with a warning).
     """
-    import torch
-
-    folder = _best_dir(path)
-    meta = json.loads((folder / ARCH_FILE).read_text())
+    folder, meta = read_meta(path)
     if not (folder / WEIGHTS_FILE).is_file() or "input_shape" not in meta:
         raise ConfigError(f"{folder} holds an architecture but no trained weights.")
     model = build_from_meta(meta, space)
     state = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     model.eval()
-    return model
+    return with_preprocessing(model, meta) if preprocess else model
 
 
 def build_from_meta(meta: dict[str, Any], space: SearchSpace | None = None) -> torch.nn.Module:
@@ -123,8 +253,6 @@ def build_from_meta(meta: dict[str, Any], space: SearchSpace | None = None) -> t
 
 
 def _export_onnx(model: torch.nn.Module, input_shape: tuple[int, ...], path: Path) -> None:
-    import torch
-
     example = torch.zeros((1, *input_shape))
     model = model.cpu().eval()
     with warnings.catch_warnings():
@@ -142,12 +270,13 @@ def _export_onnx(model: torch.nn.Module, input_shape: tuple[int, ...], path: Pat
 
 
 def export(path: str | Path, fmt: str = "onnx", space: SearchSpace | None = None) -> Path:
-    """Exports the trained best network as ONNX or TorchScript; returns the file path."""
-    import torch
+    """Exports the trained best network as ONNX or TorchScript; returns the file path.
 
-    folder = _best_dir(path)
+    The exported model includes the preprocessing, so it takes raw inputs like
+    :func:`load`'s.
+    """
+    folder, meta = read_meta(path)
     model = load(folder, space)
-    meta = json.loads((folder / ARCH_FILE).read_text())
     shape = tuple(meta["input_shape"])
     if fmt == "onnx":
         target = folder / ONNX_FILE

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archsmith._cli_view import bench_progress, console, err_console, fail, fmt, run_search
+from archsmith._predict import predict_command
 from archsmith.errors import ArchsmithError
 
 app = typer.Typer(
@@ -350,6 +351,9 @@ def export_cmd(
         folder = out / f"trial-{trial}"
     path = export(folder, format)
     console.print(f"wrote {path}")
+
+
+app.command("predict")(_user_errors(predict_command))
 
 
 def _parse_table(text: str | None, what: str) -> dict[str, Any]:

@@ -60,11 +60,27 @@ def build_evaluator(cfg: SearchConfig) -> Evaluator:
 
         return create_benchmark(cfg.benchmark)
     if cfg.evaluator:
-        from archsmith.evaluators import UserEvaluator
+        from archsmith.evaluators import FunctionEvaluator, UserEvaluator
 
-        return UserEvaluator(cfg.evaluator, objective=cfg.objective or "val_acc")
+        spec, objective = cfg.evaluator, cfg.objective or "val_acc"
+        if spec.startswith("python:"):
+            raise ConfigError(
+                f"This search's evaluator was a Python object ({spec[7:]}), which cannot be "
+                "rebuilt from the stored configuration. Resume it from Python with the "
+                "same object: Search.resume(out, evaluator=...)."
+            )
+        path = spec.rpartition(":")[0]
+        if path and not path.endswith(".py") and "/" not in path and "\\" not in path:
+            return FunctionEvaluator.from_ref(spec, objective=objective)  # module:function
+        return UserEvaluator(spec, objective=objective)
     from archsmith.evaluators import TrainingEvaluator
 
+    if cfg.data and cfg.data.startswith("python:"):
+        raise ConfigError(
+            f"This search trained on a Dataset object ({cfg.data[7:]}), which cannot be "
+            "rebuilt from the stored configuration. Resume it from Python with the same "
+            "evaluator: Search.resume(out, evaluator=TrainingEvaluator(dataset, ...))."
+        )
     allowed = {"batch_size", "lr", "weight_decay", "device", "num_threads"}
     unknown = sorted(set(cfg.training) - allowed)
     if unknown:
@@ -78,7 +94,7 @@ def _build_space(cfg: SearchConfig) -> SearchSpace:
     from archsmith.space import create_space
 
     try:
-        return create_space(cfg.space, **cfg.space_config)
+        return create_space(cfg.space or "cnn", **cfg.space_config)
     except TypeError as e:
         raise ConfigError(f"Invalid space_config for space {cfg.space!r}: {e}.") from None
 
@@ -113,6 +129,9 @@ class Search:
         executor: Executor | None = None,
     ) -> None:
         self.out = Path(out)
+        given = evaluator
+        if given is None and config.source == "data" and not config.data:
+            config = dataclasses.replace(config, data="digits")
         self.evaluator = evaluator if evaluator is not None else build_evaluator(config)
         if space is None and config.benchmark:
             # a tabular benchmark knows its space's settings (e.g. nbgraph/proteins' ops)
@@ -123,13 +142,18 @@ class Search:
         self.evaluator.check_space(self.space)
         self.objective = config.objective or self.evaluator.default_objective
         self.direction = config.resolved_direction(self.objective)
-        # normalise defaults so the stored config reproduces this search exactly
+        # the stored config is what runs: the space and evaluator objects as given,
+        # defaults resolved, so that resume rebuilds exactly this search
+        if given is not None:
+            config = _record_evaluator(config, given)
         self.config = config = dataclasses.replace(
             config,
+            space=self.space.name,
             objective=self.objective,
             direction=self.direction,
             epochs=config.epochs or (5 if config.source == "data" else None),
-            space_config=config.space_config or self.space.config(),
+            space_config=self.space.config() if space is not None or not config.space_config
+            else config.space_config,
         )
         self.strategy = _build_strategy(config, self.space)
         if executor is None:
@@ -210,7 +234,9 @@ class Search:
 
     def _stored_config(self) -> dict[str, Any]:
         d = self.config.to_dict()
-        d["evaluator_info"] = self.evaluator.describe()
+        kind = type(self.evaluator)
+        d["evaluator_info"] = {**self.evaluator.describe(),
+                               "class": f"{kind.__module__}.{kind.__qualname__}"}
         return d
 
     # -- the loop -----------------------------------------------------------------------
@@ -509,6 +535,36 @@ class Search:
         cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
         store.close()
         return cls(cfg, out, storage=url, space=space, evaluator=evaluator)
+
+
+def _record_evaluator(config: SearchConfig, evaluator: Evaluator) -> SearchConfig:
+    """``config`` naming ``evaluator`` (an object handed to :class:`Search`) as it ran."""
+    from archsmith.evaluators import FunctionEvaluator, TrainingEvaluator, UserEvaluator
+    from archsmith.evaluators._benchmark import BENCHMARKS
+
+    data = benchmark = spec = None
+    epochs = config.epochs
+    name = getattr(evaluator, "name", None)
+    if isinstance(evaluator, TrainingEvaluator):
+        data = evaluator.data if isinstance(evaluator.data, str) else (
+            f"python:{evaluator.data.name}")
+        epochs = epochs or evaluator.epochs
+    elif isinstance(evaluator, UserEvaluator | FunctionEvaluator):
+        spec = evaluator.spec
+    elif isinstance(name, str) and name in BENCHMARKS and (
+        type(evaluator) is type(BENCHMARKS.create(name))
+    ):
+        benchmark = name
+    else:  # named by its describe()'s kind; its class is in the stored evaluator_info
+        try:
+            kind = evaluator.describe().get("kind")
+        except Exception:
+            kind = None
+        spec = f"python:{kind or 'evaluator'}"
+    if spec is not None and data is None:
+        epochs = config.epochs  # only what the user set: no training default
+    return dataclasses.replace(config, data=data, benchmark=benchmark, evaluator=spec,
+                               epochs=epochs)
 
 
 class _LeaseLostError(ConfigError):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import load_digits
 from typer.testing import CliRunner
 
 import archsmith
@@ -33,11 +34,17 @@ def test_best_is_retrained_exported_and_reloadable(finished_run: Path) -> None:
         assert (best / f).is_file(), f
     info = json.loads((best / "metrics.json").read_text())
     assert 0.0 <= info["final"]["test_acc"] <= 100.0
-    net = archsmith.load(finished_run)
+    net = archsmith.load(finished_run)  # takes raw inputs: digits' 0..16 pixel values
     assert isinstance(net, torch.nn.Module) and not net.training
     data = load_dataset("digits", seed=1)
+    raw = load_digits().data.reshape(-1, 1, 8, 8)[data.indices["test"]].astype(np.float32)
     with torch.no_grad():
-        logits = net(torch.from_numpy(data.X_test))
+        logits = net(torch.from_numpy(raw))
+    acc = 100.0 * float((logits.argmax(1).numpy() == data.y_test).mean())
+    assert abs(acc - info["final"]["test_acc"]) <= 100.0 / len(raw) + 1e-9
+    bare = archsmith.load(finished_run, preprocess=False)  # the standardised inputs
+    with torch.no_grad():
+        logits = bare(torch.from_numpy(data.X_test))
     acc = 100.0 * float((logits.argmax(1).numpy() == data.y_test).mean())
     assert acc == pytest.approx(info["final"]["test_acc"], abs=1e-6)
 
@@ -53,7 +60,7 @@ def test_export_torchscript(finished_run: Path) -> None:
     res = runner.invoke(app, ["export", str(finished_run), "--format", "torchscript"])
     assert res.exit_code == 0, res.output
     ts = torch.jit.load(str(finished_run / "best" / "model.torchscript.pt"))
-    x = torch.zeros(2, 8, 8)
+    x = torch.rand(2, 1, 8, 8) * 16
     net = archsmith.load(finished_run)
     with torch.no_grad():
         assert torch.allclose(ts(x), net(x))

@@ -16,13 +16,14 @@ if TYPE_CHECKING:
     from archsmith.evaluators._benchmark import BenchmarkEvaluator
     from archsmith.evaluators._data import Dataset
     from archsmith.evaluators._training import TrainingEvaluator
-    from archsmith.evaluators._user import UserEvaluator
+    from archsmith.evaluators._user import FunctionEvaluator, UserEvaluator
 
 __all__ = [
     "BenchmarkEvaluator",
     "Dataset",
     "EvalResult",
     "Evaluator",
+    "FunctionEvaluator",
     "TrainingEvaluator",
     "UserEvaluator",
     "benchmark_names",
@@ -42,6 +43,7 @@ _LAZY = {
     "dataset_names": "archsmith.evaluators._data",
     "TrainingEvaluator": "archsmith.evaluators._training",
     "UserEvaluator": "archsmith.evaluators._user",
+    "FunctionEvaluator": "archsmith.evaluators._user",
 }
 
 

@@ -28,29 +28,30 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
 import hashlib
 import io
 import random
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from archsmith._registry import Registry
 from archsmith.errors import ConfigError, DataError
+from archsmith.evaluators._files import (
+    KINDS,
+    RawData,
+    encode_labels,
+    load_csv,
+    load_image_folder,
+    load_npz,
+    parse_spec,
+    path_exists,
+)
 
 __all__ = ["DATASETS", "Dataset", "RawData", "dataset_names", "load_dataset"]
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-MAX_IMAGE_SIDE = 32
-TARGET_NAMES = ("target", "label", "class", "y")
-_KINDS = "a .npz file with arrays X and y, a .csv file (path.csv or path.csv:COLUMN), or a "
-_KINDS += "folder with one sub-folder of PNG/JPEG images per class"
 
 
 @dataclass
@@ -66,7 +67,14 @@ class Dataset:
         input_shape: Shape of one example, e.g. ``(1, 8, 8)``, ``(1, 40)`` or ``(30,)``.
         num_classes: Number of classes.
         info: JSON-serialisable provenance: source, sha256 fingerprint of the raw data,
-            split seed and fractions, sizes, standardisation parameters, class names.
+            split seed and fractions, sizes, standardisation parameters, class names, and
+            ``preprocessing``: how a raw input becomes a network input (see
+            :func:`load_dataset`).
+        indices: Positions of each split's examples (``"train"``, ``"val"``, ``"test"``)
+            in the raw data, in split order: rows of a CSV file (blank lines skipped),
+            entries of an ``.npz`` file, images of a folder in
+            :func:`~archsmith.evaluators._files.image_files` order. For a dataset with a
+            fixed test split, ``"test"`` indexes that test set.
     """
 
     name: str
@@ -79,6 +87,7 @@ class Dataset:
     input_shape: tuple[int, ...]
     num_classes: int
     info: dict[str, Any] = field(default_factory=dict)
+    indices: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def class_names(self) -> list[str]:
@@ -91,27 +100,6 @@ class Dataset:
             f"num_classes={self.num_classes}, train/val/test="
             f"{len(self.y_train)}/{len(self.y_val)}/{len(self.y_test)})"
         )
-
-
-@dataclass
-class RawData:
-    """Unsplit, unstandardised data as a dataset factory returns it.
-
-    Attributes:
-        X: Inputs shaped ``(N, *input_shape)`` (any real dtype).
-        y: Labels: integers, or any values mapped to sorted class indices.
-        source: Where the data came from (for provenance).
-        class_names: Names of classes ``0..K-1``; derived from ``y`` when empty.
-        X_test: A fixed test set (optional); then only validation is split from ``X``.
-        y_test: Labels of ``X_test``.
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    source: str
-    class_names: list[str] = field(default_factory=list)
-    X_test: np.ndarray | None = None
-    y_test: np.ndarray | None = None
 
 
 #: Registry of named datasets; factories take no arguments and return :class:`RawData`.
@@ -180,175 +168,6 @@ for _name, _loader, _help in [
     DATASETS.add(_name, functools.cache(functools.partial(_sklearn, _loader)), help=_help)
 
 
-# -- files -------------------------------------------------------------------------------
-def _encode_labels(values: Sequence[Any] | np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
-    """Maps labels to class indices in sorted order (numerically when all are numbers)."""
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise DataError(f"The targets of {what} must be one-dimensional, got shape {arr.shape}.")
-    if arr.dtype.kind in "USO":
-        strings = [str(v).strip() for v in arr]
-        try:
-            arr = np.array([float(s) for s in strings])
-        except ValueError:
-            uniq = sorted(set(strings))
-            lookup = {s: i for i, s in enumerate(uniq)}
-            return np.array([lookup[s] for s in strings], dtype=np.int64), uniq
-    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
-        raise DataError(f"The targets of {what} contain NaN or infinite values; remove them.")
-    if arr.dtype.kind == "b":
-        arr = arr.astype(np.int64)
-    if arr.dtype.kind == "f":
-        if not np.all(arr == np.round(arr)):
-            raise DataError(
-                f"The targets of {what} are not whole numbers (e.g. {arr[arr != np.round(arr)][:3]}"
-                "); archsmith does classification — give class labels (integers or strings)."
-            )
-        arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "iu":
-        raise DataError(f"The targets of {what} have unsupported type {arr.dtype}.")
-    uniq_vals, idx = np.unique(arr, return_inverse=True)
-    return idx.astype(np.int64), [str(v) for v in uniq_vals]
-
-
-def _load_npz(path: Path) -> RawData:
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            keys = list(f.keys())
-            if "X" not in keys or "y" not in keys:
-                raise DataError(
-                    f"{path} must contain arrays named 'X' (inputs) and 'y' (labels); it "
-                    f"contains {keys or 'no arrays'}. Save it with np.savez(path, X=..., y=...)."
-                )
-            X, y = f["X"], f["y"]
-    except DataError:
-        raise
-    except Exception as e:
-        raise DataError(
-            f"Could not read {path} as a NumPy .npz archive ({type(e).__name__}: {e}). Save "
-            "it with np.savez(path, X=inputs, y=labels) without object arrays."
-        ) from None
-    if X.dtype.kind not in "biuf":
-        raise DataError(f"Array 'X' in {path} must be numeric, got dtype {X.dtype}.")
-    if X.ndim not in (2, 3, 4):
-        raise DataError(
-            f"Array 'X' in {path} has shape {X.shape}; use (N, features) for tabular data, "
-            "(N, channels, length) for signals or (N, channels, height, width) for images."
-        )
-    return RawData(X=X, y=y, source=f"npz file {path}")
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _load_csv(path: Path, column: str | None) -> RawData:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = enumerate(csv.reader(f), start=1)
-            rows = [(i, r) for i, r in reader if any(c.strip() for c in r)]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise DataError(f"Could not read {path} as a CSV file: {type(e).__name__}: {e}.") from None
-    if not rows:
-        raise DataError(f"{path} is empty; write a header row and one row per example.")
-    header = [h.strip() for h in rows[0][1]]
-    if len(header) < 2:
-        raise DataError(
-            f"{path} has a single column {header}; a CSV dataset needs comma-separated "
-            "feature columns and a target column."
-        )
-    if column is None:
-        found = [h for h in header if h.lower() in TARGET_NAMES]
-        if not found:
-            raise DataError(
-                f"{path} has no target column named {'/'.join(TARGET_NAMES)}; its columns "
-                f"are {header}. Name the target column with '{path}:COLUMN'."
-            )
-        column = found[0]
-    if column not in header:
-        raise DataError(
-            f"{path} has no column {column!r}; its columns are {header}. Write "
-            f"'{path}:COLUMN' with one of them."
-        )
-    t = header.index(column)
-    body = rows[1:]
-    if not body:
-        raise DataError(f"{path} has a header but no data rows.")
-    feats = [j for j in range(len(header)) if j != t]
-    X = np.empty((len(body), len(feats)), dtype=np.float64)
-    targets: list[str] = []
-    for r, (line, row) in enumerate(body):
-        if len(row) != len(header):
-            raise DataError(
-                f"{path} line {line} has {len(row)} fields but the header has {len(header)}; "
-                "every row needs one value per column."
-            )
-        for k, j in enumerate(feats):
-            v = _number(row[j])
-            if v is None:
-                raise DataError(
-                    f"{path} line {line}, column {header[j]!r}: {row[j]!r} is not a number. "
-                    "Feature columns must be numeric (encode categories as numbers, fill "
-                    "missing values, or drop the column)."
-                )
-            X[r, k] = v
-        if not row[t].strip():
-            raise DataError(f"{path} line {line} has an empty target ({column!r}); fill it or "
-                            "drop the row.")
-        targets.append(row[t].strip())
-    y, names = _encode_labels(np.array(targets, dtype=str), f"{path} (column {column!r})")
-    return RawData(X=X, y=y, class_names=names, source=f"csv file {path}, target {column!r}")
-
-
-def _load_image_folder(path: Path) -> RawData:
-    from PIL import Image, UnidentifiedImageError
-
-    classes = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise DataError(
-            f"Folder {path} has no class sub-folders. An image dataset needs one sub-folder "
-            "per class holding that class's PNG/JPEG images (e.g. data/cat/1.png)."
-        )
-    files: list[tuple[Path, int]] = []
-    for c, d in enumerate(classes):
-        imgs = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not imgs:
-            raise DataError(
-                f"Class folder {d} holds no PNG/JPEG images; add images or remove the folder."
-            )
-        files += [(p, c) for p in imgs]
-    images: list[Image.Image] = []
-    for p, _ in files:
-        try:
-            with Image.open(p) as opened:
-                opened.load()
-                images.append(opened.copy())
-        except (OSError, UnidentifiedImageError) as e:
-            raise DataError(f"Could not read image {p}: {e}.") from None
-    gray = all(im.mode in ("1", "L", "LA", "F") or im.mode.startswith("I") for im in images)
-    w, h = Counter(im.size for im in images).most_common(1)[0][0]
-    scale = min(1.0, MAX_IMAGE_SIDE / max(w, h))
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    arrays = []
-    for im in images:
-        # Grey images go through 32-bit float mode so that 16-bit PNGs keep their range.
-        top = 65535.0 if im.mode.startswith("I") else 1.0 if im.mode == "F" else 255.0
-        conv = im.convert("F" if gray else "RGB")
-        if conv.size != size:
-            conv = conv.resize(size, Image.Resampling.BILINEAR)
-        a = np.asarray(conv, dtype=np.float32) / (top if gray else 255.0)
-        arrays.append(a[None] if gray else a.transpose(2, 0, 1))
-    mode = "grayscale" if gray else "RGB"
-    return RawData(
-        X=np.stack(arrays), y=np.array([c for _, c in files], dtype=np.int64),
-        class_names=[d.name for d in classes],
-        source=f"image folder {path} ({mode}, resized to {size[0]}x{size[1]})",
-    )
-
-
 # -- splitting and standardising ---------------------------------------------------------
 def _fingerprint(raw: RawData) -> str:
     h = hashlib.sha256()
@@ -399,34 +218,27 @@ def _stats_info(values: np.ndarray) -> list[float] | dict[str, float]:
             "mean": float(values.mean())}
 
 
-def _parse_spec(spec: str) -> tuple[Path, str | None]:
-    head, sep, tail = spec.rpartition(":")
-    if sep and head.lower().endswith(".csv") and tail and "/" not in tail and "\\" not in tail:
-        return Path(head), tail
-    return Path(spec), None
-
-
 def _read(spec: str) -> RawData:
     if spec in DATASETS:
         return DATASETS.get(spec)()
-    path, column = _parse_spec(spec)
-    if not path.exists():
+    path, column = parse_spec(spec)
+    if not path_exists(path):
         looks_like_path = any(ch in spec for ch in "/\\.")
         what = f"File or folder {str(path)!r} does not exist" if looks_like_path else (
             f"Unknown dataset {spec!r}")
         raise DataError(
-            f"{what}. Give a dataset name ({', '.join(dataset_names())}) or a path to {_KINDS}."
+            f"{what}. Give a dataset name ({', '.join(dataset_names())}) or a path to {KINDS}."
         )
     if path.is_dir():
-        return _load_image_folder(path)
+        return load_image_folder(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return _load_npz(path)
+        return load_npz(path)
     if suffix == ".csv":
-        return _load_csv(path, column)
+        return load_csv(path, column)
     raise DataError(
         f"Cannot load {str(path)!r}: unsupported file kind {suffix or '(no extension)'!r}. Give "
-        f"a dataset name ({', '.join(dataset_names())}) or a path to {_KINDS}."
+        f"a dataset name ({', '.join(dataset_names())}) or a path to {KINDS}."
     )
 
 
@@ -434,6 +246,13 @@ def load_dataset(
     spec: str, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15
 ) -> Dataset:
     """Loads, splits and standardises a dataset.
+
+    The dataset's ``info["preprocessing"]`` records how a *raw* input (CSV numbers,
+    ``.npz`` values, image pixels 0..255) becomes a network input: ``(raw * scale -
+    mean) / std``, with ``mean``/``std`` (full lists) per channel or per feature, plus
+    for image folders ``image`` (``mode``, ``size`` [w, h], ``max_value``) and for CSV
+    files ``columns`` (``features``, ``target``).
+    :func:`~archsmith.evaluators._files.read_inputs` reads raw inputs the same way.
 
     Args:
         spec: A registered name (:func:`dataset_names`) or a path to a ``.npz`` file,
@@ -477,7 +296,7 @@ def load_dataset(
     _check_finite(X, f"Dataset {spec!r}")
     fixed = raw.X_test is not None and raw.y_test is not None
     all_y = np.concatenate([raw.y, raw.y_test]) if raw.y_test is not None else raw.y
-    y_all, names = _encode_labels(all_y, f"dataset {spec!r}")
+    y_all, names = encode_labels(all_y, f"dataset {spec!r}")
     if raw.class_names and len(raw.class_names) == len(names):
         names = list(raw.class_names)
     if len(names) < 2:
@@ -505,6 +324,7 @@ def load_dataset(
     def norm(a: np.ndarray) -> np.ndarray:
         return ((a - mean.reshape(shape)) / std.reshape(shape)).astype(np.float32)
 
+    per = "feature" if X.ndim == 2 else "channel"
     info: dict[str, Any] = {
         "name": spec, "source": raw.source, "sha256": fingerprint,
         "split": {"seed": seed, "val_fraction": val_fraction,
@@ -512,12 +332,18 @@ def load_dataset(
                   "stratified": True, "fixed_test_split": fixed},
         "sizes": {"train": len(train), "val": len(val), "test": len(test_parts[1])},
         "input_shape": list(X.shape[1:]), "num_classes": len(names), "class_names": names,
-        "standardisation": {"per": "feature" if X.ndim == 2 else "channel",
-                            "mean": _stats_info(mean), "std": _stats_info(std)},
+        "standardisation": {"per": per, "mean": _stats_info(mean), "std": _stats_info(std)},
+        "preprocessing": {
+            "formula": "(raw * scale - mean) / std", "scale": float(raw.scale),
+            "per": per, "mean": [float(v) for v in mean], "std": [float(v) for v in std],
+            **raw.reader,
+        },
     }
+    test_idx = np.arange(len(test_parts[1])) if fixed else test
     return Dataset(
         name=spec, X_train=norm(X[train]), y_train=y[train], X_val=norm(X[val]), y_val=y[val],
         X_test=norm(test_parts[0]), y_test=test_parts[1].astype(np.int64),
         input_shape=tuple(int(s) for s in X.shape[1:]), num_classes=len(names), info=info,
+        indices={"train": train, "val": val, "test": test_idx},
     )
 

@@ -21,7 +21,7 @@ from archsmith.evaluators._base import EvalResult
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
 
-__all__ = ["UserEvaluator"]
+__all__ = ["FunctionEvaluator", "UserEvaluator", "check_metrics"]
 
 
 def _parse(spec: str) -> tuple[Path, str]:
@@ -45,6 +45,141 @@ def _as_number(value: Any) -> float | None:
             return None
         return float(v) if isinstance(v, numbers.Real) else None
     return None
+
+
+def check_metrics(result: Any, function: str, objective: str, cost: float) -> EvalResult:
+    """The :class:`EvalResult` of a user function's return value.
+
+    A dict of real numbers (NumPy/torch scalars too) that holds ``objective`` is a
+    success; anything else is a failure whose error names ``function`` and the fix.
+
+    Example:
+        >>> check_metrics({"val_acc": 0.5}, "f", "val_acc", 0.1).ok
+        True
+        >>> check_metrics("oops", "f", "val_acc", 0.1).error
+        "f() returned str, but it must return a dict of numeric metrics such as {'val_acc': 0.9}"
+    """
+    if not isinstance(result, Mapping):
+        return EvalResult.failure(
+            f"{function}() returned {type(result).__name__}, but it must return a "
+            f"dict of numeric metrics such as {{{objective!r}: 0.9}}", cost=cost,
+        )
+    metrics: dict[str, float] = {}
+    for key, value in result.items():
+        if not isinstance(key, str):
+            return EvalResult.failure(
+                f"{function}() returned a metric with a non-string name {key!r}; "
+                "use metric names such as 'val_acc'", cost=cost,
+            )
+        number = _as_number(value)
+        if number is None:
+            return EvalResult.failure(
+                f"{function}() returned a non-numeric metric {key!r}: {value!r} "
+                f"({type(value).__name__}); metric values must be numbers", cost=cost,
+            )
+        metrics[key] = number
+    return EvalResult(metrics=metrics, cost=cost).check_objective(objective)
+
+
+class FunctionEvaluator:
+    """Any Python callable ``fn(arch, budget) -> dict`` as an evaluator.
+
+    ``fn`` receives the :class:`~archsmith.space.Architecture` (``arch["width"]``,
+    ``arch.values``, ``arch.to_dict()``) and the budget (``None`` or e.g. a number of
+    epochs), and returns a dict of numeric metrics that includes the objective.
+    Exceptions, non-numeric values and a missing or non-finite objective become failed
+    results; the cost is the call's wall time.
+
+    A function defined at module level in an importable module is recorded by
+    reference (``"module:function"``), so a stored search resumes with
+    ``archsmith resume``; any other callable (a lambda, a closure, a function of
+    ``__main__``) is recorded by name, and the search resumes from Python with
+    ``Search.resume(out, evaluator=FunctionEvaluator(fn))``.
+
+    Args:
+        fn: The evaluation function.
+        objective: Name of the metric searched by default.
+
+    Example:
+        >>> from archsmith.space import create_space
+        >>> space = create_space("mlp")
+        >>> ev = FunctionEvaluator(lambda arch, budget: {"val_acc": arch["n_layers"] / 6})
+        >>> ev.evaluate(space.make({"n_layers": 3, "residual": False, "width_1": 64,
+        ...     "act_1": "relu", "norm_1": "none", "dropout_1": 0.0, "width_2": 64,
+        ...     "act_2": "relu", "norm_2": "none", "dropout_2": 0.0, "width_3": 64,
+        ...     "act_3": "relu", "norm_3": "none", "dropout_3": 0.0})).metrics
+        {'val_acc': 0.5}
+    """
+
+    def __init__(self, fn: Callable[..., Any], objective: str = "val_acc") -> None:
+        from archsmith.space._custom import function_ref
+
+        if not callable(fn):
+            raise ConfigError(f"FunctionEvaluator needs a callable fn(arch, budget), got {fn!r}.")
+        if not isinstance(objective, str) or not objective:
+            raise ConfigError(f"objective must be a non-empty metric name, got {objective!r}.")
+        try:
+            inspect.signature(fn).bind(None, None)
+        except TypeError:
+            raise ConfigError(
+                f"{_name(fn)} must accept two arguments (arch, budget); e.g. "
+                "`def evaluate(arch, budget=None): ...`."
+            ) from None
+        except ValueError:  # no signature available (builtins): trust it
+            pass
+        self.fn = fn
+        self.function = _name(fn)
+        self.ref = function_ref(fn)
+        self.objective = objective
+        self.default_objective = objective
+
+    @classmethod
+    def from_ref(cls, ref: str, objective: str = "val_acc") -> FunctionEvaluator:
+        """The evaluator of the function a ``"module:function"`` reference names."""
+        from archsmith.errors import SpaceError
+        from archsmith.space._custom import import_ref
+
+        try:
+            fn = import_ref(ref, "evaluator function", "Check the module is importable, "
+                            "or pass the evaluator object (Search.resume(out, evaluator=...)).")
+        except SpaceError as e:
+            raise ConfigError(str(e)) from None
+        return cls(fn, objective=objective)
+
+    @property
+    def spec(self) -> str:
+        """What the search configuration records: the reference, or ``python:NAME``."""
+        return self.ref or f"python:{self.function}"
+
+    def check_space(self, space: SearchSpace) -> None:
+        """Any space is accepted: the function decides what it can evaluate."""
+
+    def evaluate(self, arch: Architecture, budget: int | None = None) -> EvalResult:
+        """Calls ``fn(arch, budget)`` and checks what it returns."""
+        start = time.perf_counter()
+        try:
+            result = self.fn(arch, budget)
+        except (Exception, SystemExit) as e:
+            if type(e).__name__ == "TrialTimeout":  # the driver's time limit, not the user's
+                raise
+            text = " ".join(str(e).split())
+            return EvalResult.failure(f"{type(e).__name__}: {text}",
+                                      cost=time.perf_counter() - start)
+        return check_metrics(result, self.function, self.objective,
+                             time.perf_counter() - start)
+
+    def describe(self) -> dict[str, Any]:
+        """``{"kind": "function", "function", "ref", "objective"}``."""
+        return {"kind": "function", "function": self.function, "ref": self.ref,
+                "objective": self.objective}
+
+    def __repr__(self) -> str:
+        return f"FunctionEvaluator({self.function}, objective={self.objective!r})"
+
+
+def _name(fn: Any) -> str:
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+               or type(fn).__name__)
 
 
 class UserEvaluator:
@@ -193,27 +328,8 @@ class UserEvaluator:
             return EvalResult.failure(
                 f"{type(e).__name__}: {text}{self._where(e)}", cost=time.perf_counter() - start
             )
-        cost = time.perf_counter() - start
-        if not isinstance(result, Mapping):
-            return EvalResult.failure(
-                f"{self.function}() returned {type(result).__name__}, but it must return a "
-                f"dict of numeric metrics such as {{{self.objective!r}: 0.9}}", cost=cost,
-            )
-        metrics: dict[str, float] = {}
-        for key, value in result.items():
-            if not isinstance(key, str):
-                return EvalResult.failure(
-                    f"{self.function}() returned a metric with a non-string name {key!r}; "
-                    "use metric names such as 'val_acc'", cost=cost,
-                )
-            number = _as_number(value)
-            if number is None:
-                return EvalResult.failure(
-                    f"{self.function}() returned a non-numeric metric {key!r}: {value!r} "
-                    f"({type(value).__name__}); metric values must be numbers", cost=cost,
-                )
-            metrics[key] = number
-        return EvalResult(metrics=metrics, cost=cost).check_objective(self.objective)
+        return check_metrics(result, self.function, self.objective,
+                             time.perf_counter() - start)
 
     def describe(self) -> dict[str, Any]:
         """The spec, objective and a sha256 fingerprint of the file's contents."""

@@ -18,12 +18,19 @@ from typing import Any
 
 from archsmith._registry import Registry
 from archsmith.space._base import ArchGraph, Architecture, Choice, Decision, SearchSpace
+from archsmith.space._custom import FunctionalSpace
 
 SPACES: Registry[SearchSpace] = Registry("space")
 
 
 def create_space(name: str, **config: Any) -> SearchSpace:
-    """Creates the registered space ``name`` with constructor arguments ``config``."""
+    """Creates the registered space ``name`` with constructor arguments ``config``.
+
+    A :class:`FunctionalSpace`'s stored config (decisions and function references)
+    rebuilds it under its own name, registered or not.
+    """
+    if name not in SPACES and "build_fn" in config and "decisions" in config:
+        return FunctionalSpace.from_config(name, **config)
     return SPACES.create(name, **config)
 
 
@@ -33,7 +40,7 @@ def space_names() -> list[str]:
 
 
 # built-ins register at import of this package, so SPACES.names() is complete at once
-from archsmith.space import _cnn, _custom, _mlp, _nb201, _nbgraph  # noqa: E402, F401, I001
+from archsmith.space import _cnn, _mlp, _nb201, _nbgraph  # noqa: E402, F401, I001
 
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "Architecture",
     "Choice",
     "Decision",
+    "FunctionalSpace",
     "SearchSpace",
     "create_space",
     "space_names",

@@ -37,7 +37,49 @@ from archsmith.space._base import ArchGraph, Architecture, Decision, SearchSpace
 if TYPE_CHECKING:
     import torch.nn
 
-__all__ = ["FunctionalSpace"]
+__all__ = ["FunctionalSpace", "function_ref", "import_ref"]
+
+_FUNCTIONS = ("build_fn", "graph_fn", "check_fn", "hash_fn")
+
+
+def function_ref(fn: Any) -> str | None:
+    """``"module:qualname"`` of a function importable by that name, else ``None``.
+
+    Example:
+        >>> import math
+        >>> function_ref(math.sqrt), function_ref(lambda x: x)
+        ('math:sqrt', None)
+    """
+    if fn is None:
+        return None
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if not module or not qualname or module == "__main__" or "<" in qualname:
+        return None
+    try:
+        found = import_ref(f"{module}:{qualname}", "", "")
+    except SpaceError:
+        return None
+    return f"{module}:{qualname}" if found is fn else None
+
+
+def import_ref(ref: str, what: str, how: str) -> Any:
+    """The object a ``"module:qualname"`` reference names.
+
+    Raises:
+        SpaceError: the module cannot be imported or has no such attribute.
+    """
+    import importlib
+
+    module, _, qualname = str(ref).partition(":")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except Exception as e:
+        raise SpaceError(f"Cannot import {what} {ref!r} ({type(e).__name__}: {e}). "
+                         f"{how}".strip()) from None
+    return obj
 
 BuildFn = Callable[[Architecture, tuple[int, ...], int], "torch.nn.Module"]
 GraphFn = Callable[[Architecture], ArchGraph]
@@ -60,13 +102,14 @@ class FunctionalSpace(SearchSpace):
         hash_fn: Optional ``hash_fn(arch) -> str`` giving equal strings to
             architectures that compute the same function; default: the active values.
 
-    Saving and loading: the space's behaviour lives in your functions, so
-    :meth:`config` is empty and the space cannot be rebuilt from a saved JSON
-    configuration by name alone. Pass the space object when loading results or models
-    of a custom space, or register a factory that takes no arguments under the same
-    name (``SPACES.add("tiny", make_tiny_space)``) so that ``create_space("tiny")``
-    rebuilds it. To use parallel executors that pickle architectures, define the
-    functions at module level (lambdas and local functions cannot be pickled).
+    Saving and loading: :meth:`config` records the decisions and a reference
+    (``"module:function"``) to each function, so a stored search, ``archsmith resume``
+    and ``archsmith.load`` rebuild the space with ``create_space(name, **config)`` —
+    when the functions are defined at module level in an importable module (not in
+    ``__main__``, not lambdas or local functions). Otherwise the config says so
+    (``"rebuild": None``) and resuming asks for the space object
+    (``Search.resume(out, space=space)``). Module-level functions are also what
+    parallel executors need, since they pickle architectures.
 
     Raises:
         SpaceError: an empty or non-string name, no decisions, a non-callable function,
@@ -116,8 +159,50 @@ class FunctionalSpace(SearchSpace):
         return list(self._user_decisions)
 
     def config(self) -> dict[str, Any]:
-        """Empty: a custom space cannot be rebuilt from JSON (see the class docstring)."""
-        return {}
+        """The decisions and ``"module:function"`` references of the functions.
+
+        ``rebuild`` is true when every function can be imported by its reference, so
+        that :func:`from_config` (and ``create_space(name, **config)``) rebuilds the
+        space; else it names the function that cannot be.
+        """
+        refs = {f: function_ref(getattr(self, f)) for f in _FUNCTIONS}
+        missing = [f for f in _FUNCTIONS if getattr(self, f) is not None and refs[f] is None]
+        return {
+            "decisions": [
+                {"name": d.name, "choices": list(d.choices), "parent": d.parent,
+                 "active_if": list(d.active_if)}
+                for d in self.decisions
+            ],
+            **refs,
+            "rebuild": not missing or f"{missing[0]} is not importable by reference",
+        }
+
+    @classmethod
+    def from_config(cls, name: str, **config: Any) -> FunctionalSpace:
+        """Rebuilds a space from its :meth:`config` (the functions are imported).
+
+        Raises:
+            SpaceError: the config cannot rebuild the space (the message says why and
+                that the space object can be passed instead).
+        """
+        how = ("Pass the space object instead (Search.resume(out, space=space), "
+               "archsmith.load(path, space=space)).")
+        if config.get("rebuild") is not True or "decisions" not in config:
+            why = config.get("rebuild") or "its functions were not recorded"
+            raise SpaceError(f"Custom space {name!r} cannot be rebuilt from its stored "
+                             f"configuration: {why}. {how}")
+        try:
+            decisions = [
+                Decision(d["name"], tuple(d["choices"]), d.get("parent"),
+                         tuple(d.get("active_if") or ()))
+                for d in config["decisions"]
+            ]
+        except (KeyError, TypeError) as e:
+            raise SpaceError(f"Custom space {name!r}: stored decisions are malformed ({e}). "
+                             f"{how}") from None
+        fns = {f: import_ref(config[f], f"function {f} of custom space {name!r}", how)
+               for f in _FUNCTIONS if config.get(f)}
+        return cls(name, decisions, **fns)
 
     def build(
         self, arch: Architecture, input_shape: tuple[int, ...], num_classes: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -230,3 +231,118 @@ def test_fraction_errors() -> None:
         load_dataset("iris", val_fraction=0.0)
     with pytest.raises(ConfigError, match="below 1"):
         load_dataset("iris", val_fraction=0.5, test_fraction=0.5)
+
+
+def _apply(prep: dict[str, Any], raw: np.ndarray) -> np.ndarray:
+    """``(raw * scale - mean) / std`` as a network's preprocessing layer computes it."""
+    shape = (1, -1) + (1,) * (raw.ndim - 2)
+    mean = np.asarray(prep["mean"], dtype=np.float32).reshape(shape)
+    std = np.asarray(prep["std"], dtype=np.float32).reshape(shape)
+    return (raw.astype(np.float32) * np.float32(prep["scale"]) - mean) / std
+
+
+def _in_raw_order(ds: Dataset) -> np.ndarray:
+    """The dataset's standardised inputs put back in raw-data order."""
+    n = sum(len(ds.indices[p]) for p in ("train", "val", "test"))
+    out = np.empty((n, *ds.input_shape), dtype=np.float32)
+    for part in ("train", "val", "test"):
+        out[ds.indices[part]] = getattr(ds, f"X_{part}")
+    return out
+
+
+def test_preprocessing_of_arrays_is_recorded_in_full(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 100)) * rng.uniform(1, 50, size=100) + 7
+    y = np.repeat(np.arange(2), 20)
+    ds = load_dataset(_npz(tmp_path / "wide.npz", X=X, y=y), seed=3)
+    prep = ds.info["preprocessing"]
+    assert prep["scale"] == 1.0 and prep["per"] == "feature"
+    assert len(prep["mean"]) == len(prep["std"]) == 100  # the full lists, not a summary
+    assert ds.info["standardisation"]["mean"]["count"] == 100  # unchanged summary
+    assert "image" not in prep and "columns" not in prep
+    assert np.allclose(_apply(prep, X), _in_raw_order(ds), atol=1e-5)
+    assert np.array_equal(np.sort(np.concatenate(list(ds.indices.values()))), np.arange(40))
+
+
+def test_preprocessing_of_csv_records_columns(tmp_path: Path) -> None:
+    rows = [f"{i % 7 * 10},{i},{'ab'[i % 2]},{i * 0.25}" for i in range(30)]
+    p = _write(tmp_path / "d.csv", "f1,f2,label,f3\n" + "\n\n".join(rows) + "\n")
+    ds = load_dataset(p)
+    prep = ds.info["preprocessing"]
+    assert prep["columns"] == {"features": ["f1", "f2", "f3"], "target": "label"}
+    raw = np.array([[i % 7 * 10, i, i * 0.25] for i in range(30)])
+    assert np.allclose(_apply(prep, raw), _in_raw_order(ds), atol=1e-5)
+
+
+def test_mnist1d_test_indices_index_its_fixed_test_split() -> None:
+    ds = load_dataset("mnist1d", seed=0)
+    assert np.array_equal(ds.indices["test"], np.arange(1000))
+
+
+@pytest.mark.parametrize(("mode", "sizes", "scale"), [
+    ("L", [(8, 8)] * 4, 1 / 255),
+    ("RGB", [(40, 20)] * 3 + [(9, 7)], 1 / 255),  # shrunk to 32x16; the odd one resized
+    ("I;16", [(6, 6)] * 4, 1 / 65535),
+])
+def test_read_inputs_reads_images_like_the_loader(
+    tmp_path: Path, mode: str, sizes: list[tuple[int, int]], scale: float
+) -> None:
+    from PIL import Image
+
+    from archsmith.evaluators._files import image_files, read_inputs
+
+    root = tmp_path / "imgs"
+    rng = np.random.default_rng(0)
+    for c in ("ants", "bees"):
+        (root / c).mkdir(parents=True)
+        for i, (w, h) in enumerate(sizes):
+            if mode == "I;16":
+                im = Image.fromarray(rng.integers(0, 65536, size=(h, w), dtype=np.uint16))
+            else:
+                pixels = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+                im = Image.fromarray(pixels).convert(mode)
+            im.save(root / c / f"{i}.png")
+    ds = load_dataset(str(root))
+    prep = ds.info["preprocessing"]
+    assert prep["scale"] == pytest.approx(scale)
+    assert prep["image"]["mode"] == ("RGB" if mode == "RGB" else "grayscale")
+    assert prep["image"]["size"] == [ds.input_shape[2], ds.input_shape[1]]
+    inputs = read_inputs(str(root), prep, ds.input_shape)
+    assert inputs.labels == [ds.class_names[c] for _, c in image_files(root)[1]]
+    assert inputs.X.max() > 1.5  # raw pixel units, not 0..1
+    assert np.allclose(_apply(prep, inputs.X), _in_raw_order(ds), atol=1e-4)
+    one = read_inputs(str(root / "bees" / "3.png"), prep, ds.input_shape)
+    assert one.labels is None and np.array_equal(one.X[0], inputs.X[-1])
+
+
+def test_read_inputs_errors(tmp_path: Path) -> None:
+    from archsmith.evaluators._files import read_inputs
+
+    prep: dict[str, Any] = {"scale": 1.0, "mean": [0.0, 0.0], "std": [1.0, 1.0], "per": "feature",
+            "columns": {"features": ["a", "b"], "target": "label"}}
+    with pytest.raises(DataError, match="does not exist"):
+        read_inputs(str(tmp_path / "none.csv"), prep, (2,))
+    p = _write(tmp_path / "x.csv", "a,c,label\n1,2,x\n")
+    with pytest.raises(DataError, match=r"missing \['b'\].*unknown \['c'\]"):
+        read_inputs(p, prep, (2,))
+    p = _write(tmp_path / "y.csv", "b,a\n1,2\n3,oops\n")
+    with pytest.raises(DataError, match=r"line 3.*not a number"):
+        read_inputs(p, prep, (2,))
+    ok = read_inputs(_write(tmp_path / "z.csv", "b,a\n1,2\n"), prep, (2,))
+    assert ok.X.tolist() == [[2.0, 1.0]] and ok.labels is None and ok.ids == ["line 2"]
+    with pytest.raises(DataError, match="array named 'X'"):
+        read_inputs(_npz(tmp_path / "n.npz", Z=np.zeros((2, 2))), prep, (2,))
+    with pytest.raises(DataError, match="2 inputs in 'X' but 3 labels"):
+        read_inputs(_npz(tmp_path / "m.npz", X=np.zeros((2, 2)), y=np.zeros(3)), prep, (2,))
+    with pytest.raises(DataError, match=r"unsupported file kind '\.txt'"):
+        read_inputs(_write(tmp_path / "t.txt", "1"), prep, (2,))
+
+
+def test_path_too_long_is_a_data_error(tmp_path: Path) -> None:
+    from archsmith.evaluators._files import read_inputs
+
+    spec = str(tmp_path / ("x" * 300 + ".csv"))
+    with pytest.raises(DataError, match="Cannot look up"):
+        load_dataset(spec)
+    with pytest.raises(DataError, match="Cannot look up"):
+        read_inputs(spec, {}, (2,))

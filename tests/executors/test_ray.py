@@ -128,5 +128,5 @@ def test_missing_ray_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from archsmith.executors._ray import _import_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail
-    with pytest.raises(ConfigError, match=r"pip install 'archsmith\[ray\]'"):
+    with pytest.raises(ConfigError, match=r'pip install "archsmith\[ray\]"'):
         _import_ray(None)

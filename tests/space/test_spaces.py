@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from typing import Any
 
@@ -347,7 +348,15 @@ def test_functional_space() -> None:
         _build_custom, check_fn=_check_custom,
     )
     assert space.name == "custom" and SearchSpace.name == "space"
-    assert space.config() == {}
+    cfg = space.config()
+    assert cfg["build_fn"].endswith(":_build_custom") and cfg["rebuild"] is True
+    rebuilt = create_space("custom", **json.loads(json.dumps(cfg)))  # as stored
+    assert isinstance(rebuilt, FunctionalSpace) and rebuilt.decisions == space.decisions
+    assert rebuilt.build_fn is _build_custom and rebuilt.check_fn is _check_custom
+    local = FunctionalSpace("local", [Decision("w", (1, 2))], lambda a, s, n: None)
+    assert local.config()["rebuild"] == "build_fn is not importable by reference"
+    with pytest.raises(SpaceError, match=r"cannot be rebuilt.*Pass the space object"):
+        create_space("local", **local.config())
     arch = space.make({"width": 8, "act": "relu"})
     assert arch.to_dict() == {"space": "custom", "decisions": {"width": 8, "act": "relu"}}
     assert _forward(space.build(arch, (6,), 3), (6,)).shape == (3, 3)
