@@ -157,6 +157,9 @@ def print_summary(summary: dict[str, Any], seconds: float) -> None:
             )
         if "final_error" in best:
             console.print(f"[red]final retraining failed:[/] {best['final_error']}")
+        if best.get("onnx_error"):
+            console.print(f"[yellow]ONNX export failed[/] (weights.pt is saved; "
+                          f"try `archsmith export --format torchscript`): {best['onnx_error']}")
     out = summary["out"]
     console.print(f"results: {out}  (archsmith show {out})")
     if best and "weights.pt" in best.get("files", []):

@@ -147,9 +147,9 @@ def _dataset_inputs(spec: str, meta: dict[str, Any]) -> Any:
             kw["test_fraction"] = sp["test_fraction"]
         idx = load_dataset(name, seed=int(sp.get("seed", 0)), **kw).indices[split]
         fixed = split == "test" and raw.X_test is not None and raw.y_test is not None
-        X, y = (raw.X_test, raw.y_test) if fixed else (raw.X, raw.y)
-        assert X is not None and y is not None
-        X, y = X[idx], y[idx]
+        src_X, src_y = (raw.X_test, raw.y_test) if fixed else (raw.X, raw.y)
+        assert src_X is not None and src_y is not None
+        X, y = src_X[idx], src_y[idx]
         ids = [str(int(i)) for i in idx]
     classes = list(raw.class_names) or sorted({str(v) for v in y})
     return Inputs(X=np.asarray(X, dtype=np.float32), labels=[classes[int(v)] for v in y],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from archsmith._registry import Registry
 from archsmith.evaluators._base import EvalResult, Evaluator
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from archsmith.evaluators._user import FunctionEvaluator, UserEvaluator
 
 __all__ = [
+    "EVALUATORS",
     "BenchmarkEvaluator",
     "Dataset",
     "EvalResult",
@@ -29,6 +31,7 @@ __all__ = [
     "benchmark_names",
     "benchmark_space",
     "create_benchmark",
+    "create_evaluator",
     "dataset_names",
     "load_dataset",
 ]
@@ -45,6 +48,51 @@ _LAZY = {
     "UserEvaluator": "archsmith.evaluators._user",
     "FunctionEvaluator": "archsmith.evaluators._user",
 }
+
+
+#: Registry of evaluator kinds; benchmarks are in their own registry (``BENCHMARKS``).
+EVALUATORS: Registry[Evaluator] = Registry("evaluator")
+
+
+def _factory(module: str, cls: str) -> Any:
+    def make(**config: Any) -> Evaluator:
+        import importlib
+
+        return getattr(importlib.import_module(module), cls)(**config)  # type: ignore[no-any-return]
+
+    make.__qualname__ = make.__name__ = cls
+    return make
+
+
+EVALUATORS.add("training", _factory("archsmith.evaluators._training", "TrainingEvaluator"),
+               help="Trains each architecture on a dataset (data=..., epochs=...).")
+EVALUATORS.add("function", _factory("archsmith.evaluators._user", "FunctionEvaluator"),
+               help="A Python callable fn(arch, budget) -> dict of metrics (fn=...).")
+EVALUATORS.add("user", _factory("archsmith.evaluators._user", "UserEvaluator"),
+               help="A function in a Python file (spec='file.py:function').")
+
+
+def create_evaluator(name: str, **config: Any) -> Evaluator:
+    """Creates an evaluator by kind (``training``, ``function``, ``user``) or benchmark name.
+
+    Example:
+        >>> create_evaluator("nb201/cifar10").default_objective
+        'val_acc'
+        >>> create_evaluator("training", data="iris", epochs=1).epochs
+        1
+
+    Raises:
+        UnknownNameError: neither an evaluator kind nor a benchmark; lists both.
+    """
+    if name not in EVALUATORS:
+        from archsmith.evaluators._benchmark import BENCHMARKS
+
+        if name in BENCHMARKS:
+            return BENCHMARKS.create(name, **config)
+        from archsmith.errors import UnknownNameError
+
+        raise UnknownNameError("evaluator", name, EVALUATORS.names() + BENCHMARKS.names())
+    return EVALUATORS.create(name, **config)
 
 
 def __getattr__(name: str) -> Any:
