@@ -12,13 +12,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import ToyEvaluator, ToySpace
 
 import archsmith
 from archsmith.errors import ConfigError
 from archsmith.evaluators import FunctionEvaluator
 from archsmith.search import Search, SearchConfig
-
-from conftest import ToyEvaluator, ToySpace
 
 
 def _value(arch: archsmith.space.Architecture) -> float:
