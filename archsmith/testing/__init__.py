@@ -1,0 +1,20 @@
+"""Conformance suites every plug-in passes: strategies, spaces, critics, executors.
+
+Public, so that plug-in authors run them on their own classes (as Optuna's
+``optuna/testing`` and scikit-learn's ``check_estimator`` do). Each suite gives
+``(id, check)`` pairs for ``pytest.mark.parametrize`` and a ``check_*`` function that
+runs them all; archsmith's own tests run them over every registered name.
+
+Example:
+    >>> from archsmith.strategies import create_strategy
+    >>> from archsmith.testing import check_strategy, conformance_spaces
+    >>> check_strategy(lambda space: create_strategy("random", space),
+    ...                conformance_spaces()[:1])
+"""
+
+from __future__ import annotations
+
+from archsmith.testing._spaces import conformance_spaces
+from archsmith.testing._strategies import StrategyFactory, check_strategy, strategy_checks
+
+__all__ = ["StrategyFactory", "check_strategy", "conformance_spaces", "strategy_checks"]

@@ -1,0 +1,90 @@
+"""archsmith.testing's conformance suites over every registered plug-in, and proof that
+the suites catch broken ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from archsmith.space import Architecture, SearchSpace
+from archsmith.strategies import STRATEGIES, Strategy, TrialRecord, create_strategy
+from archsmith.testing import check_strategy, conformance_spaces, strategy_checks
+
+SPACES = conformance_spaces()
+STRATEGY_CASES = [
+    pytest.param(name, check, id=f"{name}-{cid}")
+    for name in STRATEGIES.names()
+    for cid, check in strategy_checks(
+        lambda space, name=name: create_strategy(name, space), SPACES)
+]
+
+
+@pytest.mark.parametrize(("name", "check"), STRATEGY_CASES)
+def test_strategy_conformance(name: str, check: Any) -> None:
+    check()
+
+
+# -- broken strategies the suite must catch ---------------------------------------------
+class _Repeats(Strategy):
+    """Proposes the same architecture while it is still running."""
+
+    name = "repeats"
+
+    def ask(self, history: Sequence[TrialRecord], n: int,
+            rng: np.random.Generator) -> list[Architecture]:
+        running = [t.arch for t in history if t.state == "running"]
+        return [running[-1] if running else self.space.sample(rng) for _ in range(n)]
+
+
+class _Forgets(Strategy):
+    """Learns from tell() but keeps none of it in state_dict()."""
+
+    name = "forgets"
+
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__(space)
+        self.best: Architecture | None = None
+        self.best_score = -np.inf
+
+    def tell(self, results: Sequence[TrialRecord]) -> None:
+        for r in results:
+            if r.complete and float(r.score or 0) > self.best_score:
+                self.best, self.best_score = r.arch, float(r.score or 0)
+
+    def ask(self, history: Sequence[TrialRecord], n: int,
+            rng: np.random.Generator) -> list[Architecture]:
+        if self.best is None:
+            return [self.space.sample(rng) for _ in range(n)]
+        return [self.space.mutate(self.best, rng) for _ in range(n)]
+
+
+class _Unconfigurable(Strategy):
+    """Takes a constructor argument that config() does not return."""
+
+    name = "unconfigurable"
+
+    def __init__(self, space: SearchSpace, offset: int = 0) -> None:
+        super().__init__(space)
+        self.offset = offset
+
+    def ask(self, history: Sequence[TrialRecord], n: int,
+            rng: np.random.Generator) -> list[Architecture]:
+        rng = np.random.default_rng(int(rng.integers(1 << 30)) + self.offset)
+        return [self.space.sample(rng) for _ in range(n)]
+
+
+@pytest.mark.parametrize(("broken", "check", "message"), [
+    (lambda space: _Repeats(space), "no_duplicate_of_running_trials", "still running"),
+    (lambda space: _Forgets(space), "state_dict_round_trip", "state_dict does not hold"),
+    (lambda space: _Unconfigurable(space, offset=5), "config_rebuilds", r"config\(\) misses"),
+])
+def test_the_strategy_suite_catches_broken_strategies(broken: Any, check: str,
+                                                      message: str) -> None:
+    checks = dict(strategy_checks(broken, SPACES[:1]))
+    with pytest.raises(AssertionError, match=message):
+        checks[f"{check}[{SPACES[0].name}]"]()
+    with pytest.raises(AssertionError, match="strategy check .* failed"):
+        check_strategy(broken, SPACES[:1])
