@@ -86,5 +86,5 @@ def test_the_strategy_suite_catches_broken_strategies(broken: Any, check: str,
     checks = dict(strategy_checks(broken, SPACES[:1]))
     with pytest.raises(AssertionError, match=message):
         checks[f"{check}[{SPACES[0].name}]"]()
-    with pytest.raises(AssertionError, match="strategy check .* failed"):
+    with pytest.raises(AssertionError, match=r"strategy check .* failed"):
         check_strategy(broken, SPACES[:1])
