@@ -9,9 +9,18 @@ from typing import Any
 import numpy as np
 import pytest
 
+from archsmith.critic import CRITICS, create_critic
+from archsmith.executors import EXECUTORS, create_executor
 from archsmith.space import Architecture, SearchSpace
 from archsmith.strategies import STRATEGIES, Strategy, TrialRecord, create_strategy
-from archsmith.testing import check_strategy, conformance_spaces, strategy_checks
+from archsmith.testing import (
+    check_strategy,
+    conformance_spaces,
+    critic_checks,
+    executor_checks,
+    space_checks,
+    strategy_checks,
+)
 
 SPACES = conformance_spaces()
 STRATEGY_CASES = [
@@ -24,6 +33,54 @@ STRATEGY_CASES = [
 
 @pytest.mark.parametrize(("name", "check"), STRATEGY_CASES)
 def test_strategy_conformance(name: str, check: Any) -> None:
+    check()
+
+
+@pytest.mark.parametrize("check", [
+    pytest.param(check, id=f"{space.name}-{cid}")
+    for space in SPACES for cid, check in space_checks(space)
+])
+def test_space_conformance(check: Any) -> None:
+    check()
+
+
+@pytest.mark.parametrize("check", [
+    pytest.param(check, id=f"{name}-{cid}")
+    for name in CRITICS.names()
+    for cid, check in critic_checks(
+        lambda space, name=name: create_critic(name, space, seed=0), SPACES)
+])
+def test_critic_conformance(check: Any) -> None:
+    check()
+
+
+#: What each executor is checked for: in-process executors cannot survive their own
+#: process's death; the simulated executor runs tabular benchmarks only.
+EXECUTOR_OPTIONS: dict[str, dict[str, Any]] = {
+    "inline": {"faults": ("raise", "nan", "hang")},
+    "simulated": {"benchmark_only": True},
+}
+
+
+def _make_executor(name: str) -> Any:
+    def make(workers: int) -> Any:
+        if name == "ray":
+            return create_executor("ray", workers=workers)
+        return create_executor(name, workers=1 if name == "inline" else workers)
+
+    return make
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("check", [
+    pytest.param(check, id=f"{name}-{cid}",
+                 marks=[pytest.mark.slow] if name == "ray" else [])
+    for name in EXECUTORS.names()
+    for cid, check in executor_checks(_make_executor(name), **EXECUTOR_OPTIONS.get(name, {}))
+])
+def test_executor_conformance(check: Any) -> None:
+    if "ray" in str(getattr(check, "args", "")):
+        pytest.importorskip("ray")
     check()
 
 

@@ -14,7 +14,30 @@ Example:
 
 from __future__ import annotations
 
-from archsmith.testing._spaces import conformance_spaces
+from archsmith.testing._critics import CriticFactory, check_critic, critic_checks, graph_score
+from archsmith.testing._executors import (
+    ExecutorFactory,
+    FaultyEvaluator,
+    check_executor,
+    executor_checks,
+)
+from archsmith.testing._spaces import check_space, conformance_spaces, space_checks, toy_space
 from archsmith.testing._strategies import StrategyFactory, check_strategy, strategy_checks
 
-__all__ = ["StrategyFactory", "check_strategy", "conformance_spaces", "strategy_checks"]
+__all__ = [
+    "CriticFactory",
+    "ExecutorFactory",
+    "FaultyEvaluator",
+    "StrategyFactory",
+    "check_critic",
+    "check_executor",
+    "check_space",
+    "check_strategy",
+    "conformance_spaces",
+    "critic_checks",
+    "executor_checks",
+    "graph_score",
+    "space_checks",
+    "strategy_checks",
+    "toy_space",
+]
