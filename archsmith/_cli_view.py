@@ -157,6 +157,8 @@ def print_summary(summary: dict[str, Any], seconds: float) -> None:
             )
         if "final_error" in best:
             console.print(f"[red]final retraining failed:[/] {best['final_error']}")
+        if best.get("save_error"):
+            console.print(f"[red]saving the best network failed:[/] {best['save_error']}")
         if best.get("onnx_error"):
             console.print(f"[yellow]ONNX export failed[/] (weights.pt is saved; "
                           f"try `archsmith export --format torchscript`): {best['onnx_error']}")

@@ -14,6 +14,10 @@ from archsmith.errors import ConfigError
 
 __all__ = ["MINIMIZE_HINTS", "SearchConfig", "default_direction"]
 
+#: Largest accepted budget (trials) and epochs: beyond these a typo, not a plan.
+MAX_BUDGET = 10_000_000
+MAX_EPOCHS = 100_000
+
 #: Metric names that are minimised unless a direction is given.
 MINIMIZE_HINTS = ("loss", "error", "latency", "params", "flops", "seconds", "size", "cost")
 
@@ -104,6 +108,15 @@ class SearchConfig:
 
     def validate(self) -> None:
         """Checks types and ranges; raises :class:`ConfigError` naming the field."""
+        for key in ("space", "data", "benchmark", "evaluator", "strategy", "objective",
+                    "direction", "executor", "ray_address", "name"):
+            v = getattr(self, key)
+            optional = key not in ("space", "strategy", "name")
+            if (v is None and optional) or (isinstance(v, str) and v.strip()):
+                continue
+            what = "an empty string" if isinstance(v, str) else repr(v)
+            raise ConfigError(f"{key} must be a non-empty string, got {what}"
+                              + (" (leave it out instead)." if optional else "."))
         sources = [k for k in ("data", "benchmark", "evaluator") if getattr(self, k)]
         if len(sources) > 1:
             raise ConfigError(
@@ -113,33 +126,34 @@ class SearchConfig:
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ConfigError(f"{key} must be an integer, got {v!r}.")
-        if self.budget < 1:
-            raise ConfigError(f"budget must be at least 1 trial, got {self.budget}.")
-        if self.workers < 1:
-            raise ConfigError(f"workers must be at least 1, got {self.workers}.")
-        if self.max_retries < 0:
-            raise ConfigError(f"max_retries must be 0 or more, got {self.max_retries}.")
-        if self.fail_fast < 0:
-            raise ConfigError(f"fail_fast must be 0 (never) or more, got {self.fail_fast}.")
+        for key, low, high, unit in (
+            ("budget", 1, MAX_BUDGET, "trials"), ("seed", 0, 2**63 - 1, ""),
+            ("workers", 1, 4096, ""), ("max_retries", 0, 1000, ""),
+            ("fail_fast", 0, MAX_BUDGET, ""),
+        ):
+            v = getattr(self, key)
+            if not low <= v <= high:
+                raise ConfigError(f"{key} must be between {low} and {high} {unit}".rstrip()
+                                  + f", got {v}.")
         for key in ("epochs", "final_epochs"):
             v = getattr(self, key)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                raise ConfigError(f"{key} must be a positive integer, got {v!r}.")
-        if self.trial_timeout is not None and (
-            not isinstance(self.trial_timeout, int | float) or self.trial_timeout <= 0
-        ):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)
+                                  or not 1 <= v <= MAX_EPOCHS):
+                raise ConfigError(
+                    f"{key} must be an integer between 1 and {MAX_EPOCHS}, got {v!r}.")
+        t = self.trial_timeout
+        if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)
+                              or not 0 < t < 10**9):
             raise ConfigError(
-                f"trial_timeout must be a positive number of seconds, got {self.trial_timeout!r}."
+                f"trial_timeout must be a positive, finite number of seconds, got {t!r}."
             )
         if self.direction not in (None, "max", "min"):
             raise ConfigError(f"direction must be 'max' or 'min', got {self.direction!r}.")
+        if not isinstance(self.export, bool):
+            raise ConfigError(f"export must be true or false, got {self.export!r}.")
         for key in ("space_config", "strategy_config", "training"):
             if not isinstance(getattr(self, key), dict):
                 raise ConfigError(f"{key} must be a table/dict, got {getattr(self, key)!r}.")
-        if not isinstance(self.space, str) or not self.space:
-            raise ConfigError(f"space must be a space name, got {self.space!r}.")
-        if not isinstance(self.name, str) or not self.name:
-            raise ConfigError("name must be a non-empty string.")
 
     @property
     def source(self) -> str:
@@ -177,12 +191,19 @@ class SearchConfig:
     def from_toml(cls, path: str | Path) -> dict[str, Any]:
         """Reads a TOML config file into a dict of settings (validated by the caller)."""
         p = Path(path)
-        if not p.is_file():
+        try:
+            is_file = p.is_file()
+        except OSError:  # e.g. a name too long for the file system
+            is_file = False
+        if not is_file:
             raise ConfigError(f"Config file {str(p)!r} does not exist.")
         try:
-            data = tomllib.loads(p.read_text())
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"Config file {str(p)!r} is not valid TOML: {e}.") from None
+        except OSError as e:
+            raise ConfigError(f"Cannot read config file {str(p)!r}: "
+                              f"{e.strerror or type(e).__name__}.") from None
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -144,7 +144,9 @@ def save_best(
     Returns:
         The names of the files written.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    from archsmith._fs import make_out_dir
+
+    make_out_dir(folder, "the folder of the exported network")
     meta: dict[str, Any] = {
         "space": space.name,
         "space_config": space.config(),
@@ -231,8 +233,18 @@ def load(
     if not (folder / WEIGHTS_FILE).is_file() or "input_shape" not in meta:
         raise ConfigError(f"{folder} holds an architecture but no trained weights.")
     model = build_from_meta(meta, space)
-    state = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
+    try:
+        state = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ConfigError(f"{folder / WEIGHTS_FILE} is not a readable weights file "
+                          f"({type(e).__name__}: {' '.join(str(e).split())[:200]}). Re-run "
+                          "the search, or `archsmith export --trial N` to retrain.") from None
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise ConfigError(f"{folder / WEIGHTS_FILE} does not fit the architecture in "
+                          f"{folder / ARCH_FILE} ({' '.join(str(e).split())[:200]}). The "
+                          "two files come from different networks.") from None
     model.eval()
     return with_preprocessing(model, meta) if preprocess else model
 

@@ -145,7 +145,7 @@ def search(
         console.print("[bold]archsmith demo[/]: a CNN search on the digits dataset "
                       "(scikit-learn's 8×8 handwritten digits), regularized evolution, "
                       f"{DEMO['budget']} trials of {DEMO['epochs']} epochs.")
-    if not any(settings.get(k) for k in ("data", "benchmark", "evaluator")):
+    if all(settings.get(k) is None for k in ("data", "benchmark", "evaluator")):
         settings["data"] = "digits"
     if settings.get("benchmark") and "space" not in settings:
         settings["space"] = str(settings["benchmark"]).split("/")[0]
@@ -273,7 +273,7 @@ def show(
     shown = ("params", "flops", "latency_ms") if wide else ("params",)
     extra = [k for k in shown if k != obj and any(k in t["metrics"] for t in done)]
     n_failed = sum(t["state"] == "failed" for t in trials)
-    table = Table(title=f"{out} — {cfg['status']} — {len(trials)}/{cfg['budget']} trials "
+    table = Table(title=f"{out} — {cfg['status']} — {len(trials)}/{cfg.get('budget', '?')} trials "
                   f"({n_failed} failed)")
     table.add_column("rank", justify="right")
     table.add_column("trial", justify="right")
@@ -343,8 +343,9 @@ def export_cmd(
         s = Search.resume(out)
         with console.status(f"retraining trial {trial}"):
             info = s.export_trial(trial)
-        if "final_error" in info:
-            raise ArchsmithError(f"Retraining trial {trial} failed: {info['final_error']}")
+        for key in ("final_error", "save_error"):
+            if key in info:
+                raise ArchsmithError(f"Exporting trial {trial} failed: {info[key]}")
         if "final" in info:
             console.print(f"trial {trial} retrained on train+validation: " + ", ".join(
                 f"{k}={fmt(v)}" for k, v in info["final"].items()))

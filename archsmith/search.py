@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archsmith._config import SearchConfig
+from archsmith._fs import exists, make_out_dir
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult
 from archsmith.store import Lease, Store, TrialRow, safe_url, sqlite_url, url_without_password
@@ -175,7 +176,7 @@ class Search:
     # -- storage ------------------------------------------------------------------------
     def _open(self) -> tuple[Store, int]:
         """Opens (or creates) the stored search; refuses a folder of another search."""
-        _make_out_dir(self.out)
+        make_out_dir(self.out)
         pointer = self.out / POINTER_FILE
         url = self._storage_url
         meta: dict[str, Any] | None = None
@@ -482,10 +483,13 @@ class Search:
 
                 info["final_error"] = describe_exception(e)
         dataset = getattr(self.evaluator, "dataset", None) if model is not None else None
-        info["files"] = save_best(
-            folder or self.out / "best", self.space, best.arch, info, model=model,
-            dataset=dataset,
-        )
+        try:
+            info["files"] = save_best(
+                folder or self.out / "best", self.space, best.arch, info, model=model,
+                dataset=dataset,
+            )
+        except (OSError, ConfigError) as e:  # the trials are stored whatever happens here
+            info["files"], info["save_error"] = [], str(e)
         return info
 
     # -- reading ------------------------------------------------------------------------
@@ -580,9 +584,9 @@ def _read_pointer(out: Path, raw: bool = False) -> dict[str, Any]:
             to a URL (a SQLite file named relative to the folder becomes absolute).
     """
     p = out / POINTER_FILE
-    if out.exists() and not out.is_dir():
+    if exists(out) and not out.is_dir():
         raise ConfigError(f"{out} is a file, not the output folder of a search.")
-    if not p.is_file():
+    if not exists(p) or not p.is_file():
         raise ConfigError(
             f"{out} holds no archsmith search (no {POINTER_FILE}). Give the --out folder "
             "of an earlier `archsmith search`."
@@ -593,6 +597,8 @@ def _read_pointer(out: Path, raw: bool = False) -> dict[str, Any]:
             raise ValueError("missing keys")
         if not isinstance(meta["storage"], str) or not isinstance(meta["name"], str):
             raise ValueError("storage and name must be strings")
+        if meta.get("version", 1) not in (None, 1, 2):
+            raise ValueError(f"unknown version {meta.get('version')!r}")
     except (ValueError, OSError) as e:
         raise ConfigError(
             f"{p} is corrupt ({e}); it must be JSON holding storage and name. Pass the "
@@ -611,7 +617,7 @@ def _pointer_url(out: Path, meta: dict[str, Any]) -> str:
     if "://" not in storage:  # a SQLite file inside the folder, named relative to it
         return sqlite_url(out / storage)
     local = out / DEFAULT_DB
-    if int(meta.get("version", 1)) < 2 and local.is_file():
+    if meta.get("version", 1) in (None, 1) and local.is_file():
         # pointers before version 2 held the absolute path of the folder's own database:
         # a copied or moved folder uses the database it carries, never the original's
         path = _sqlite_path(storage)
@@ -627,7 +633,7 @@ def _sqlite_path(url: str) -> Path | None:
 
     try:
         u = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return None
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
         return None
@@ -653,22 +659,6 @@ def _other_search_error(out: Path, url: str, name: str) -> ConfigError:
         "one this folder was made for). Nothing was read or written. Pass the right "
         "database with --storage, or start a new search in another --out folder."
     )
-
-
-def _make_out_dir(out: Path) -> None:
-    """Creates the output folder, with a clear error when it cannot be one."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(
-            f"--out {out} is an existing file, not a folder. Give a new or existing folder."
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        reason = e.strerror or type(e).__name__
-        raise ConfigError(
-            f"Cannot create the output folder {out}: {reason}. Give a folder you can "
-            "write to with --out."
-        ) from None
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -159,8 +159,16 @@ def _read_npz(path: Path, need_y: bool) -> tuple[np.ndarray, np.ndarray | None]:
             f"Could not read {path} as a NumPy .npz archive ({type(e).__name__}: {e}). Save "
             "it with np.savez(path, X=inputs, y=labels) without object arrays."
         ) from None
+    for name, a in (("X", X), ("y", y)):
+        if a is not None and not isinstance(a, np.ndarray):
+            raise DataError(f"Entry {name!r} of {path} is not a NumPy array; save the file "
+                            "with np.savez(path, X=inputs, y=labels).")
+    assert isinstance(X, np.ndarray)
     if X.dtype.kind not in "biuf":
         raise DataError(f"Array 'X' in {path} must be numeric, got dtype {X.dtype}.")
+    if y is not None and y.ndim != 1:
+        raise DataError(f"Array 'y' in {path} has shape {y.shape}; give one label per row of "
+                        "'X', shaped (N,).")
     return X, y
 
 
@@ -298,6 +306,9 @@ def _open_image(path: Path) -> Image.Image:
             return opened.copy()
     except (OSError, UnidentifiedImageError) as e:
         raise DataError(f"Could not read image {path}: {e}.") from None
+    except Image.DecompressionBombError as e:
+        raise DataError(f"Image {path} is too large to read safely ({e}); shrink it or "
+                        "remove it.") from None
 
 
 def _is_gray(im: Image.Image) -> bool:

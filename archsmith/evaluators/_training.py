@@ -197,9 +197,12 @@ class TrainingEvaluator:
                                  ("seed", seed, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}.")
-        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+        if num_threads is not None and (isinstance(num_threads, bool)
+                                        or not isinstance(num_threads, int)
+                                        or not 1 <= num_threads <= 1024):
             raise ConfigError(
-                f"num_threads must be a positive integer or None, got {num_threads!r}."
+                f"num_threads (--threads) must be an integer from 1 to 1024 or None, got "
+                f"{num_threads!r}."
             )
         if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
             raise ConfigError(f"lr must be a positive number, got {lr!r}.")

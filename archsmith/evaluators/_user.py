@@ -207,7 +207,9 @@ class UserEvaluator:
         if not isinstance(objective, str) or not objective:
             raise ConfigError(f"objective must be a non-empty metric name, got {objective!r}.")
         path, func = _parse(spec)
-        if not path.is_file():
+        from archsmith._fs import exists
+
+        if not exists(path) or not path.is_file():
             raise ConfigError(
                 f"User evaluator file {str(path)!r} does not exist (from {spec!r}); give the "
                 "path of a Python file, relative to the working directory or absolute."

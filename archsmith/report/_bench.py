@@ -337,6 +337,10 @@ def run_bench(
     """
     strategies = [s.strip() for s in strategies if s.strip()]
     configs = dict(strategy_configs or {})
+    for name, value in configs.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"The settings of strategy {name!r} must be a JSON object "
+                              f"(e.g. {{\"{name}\": {{}}}}), got {value!r}.")
     _validate_numbers(strategies, budget, seeds, workers, configs, workers_sim)
     # build every search once (no storage is touched): unknown names and bad configs
     # raise here, before any job starts
@@ -356,7 +360,9 @@ def run_bench(
         for s in strategies for k in range(seeds)
     ]
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    from archsmith._fs import make_out_dir
+
+    make_out_dir(out)
     started = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
     results = _run_jobs(jobs, workers, progress)

@@ -107,7 +107,7 @@ def safe_url(url: str) -> str:
     """
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return url
 
 
@@ -125,7 +125,7 @@ def url_without_password(url: str) -> str:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return url
     if parsed.password is None:
         return url
@@ -145,7 +145,7 @@ def _resolve_url(url: str) -> URL:
     """
     try:
         u = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ConfigError(
             f"Cannot open storage {url!r}: not a database URL. Use a SQLAlchemy URL such as "
             "sqlite:///path/archsmith.db or postgresql://user@host/db."
@@ -175,15 +175,28 @@ def _clean_text(value: str | None) -> str | None:
     return None if value is None else value.replace("\x00", "\\x00")
 
 
+_CORRUPT = ("The database was changed by something other than archsmith; restore it from "
+            "a backup, or start a new search in another --out folder.")
+
+
+def _json(text: str, what: str) -> Any:
+    """Parses a stored JSON column; a corrupt one is a clear :class:`ConfigError`."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"The stored {what} is corrupt ({e}). {_CORRUPT}") from None
+
+
 def _row(t: TrialModel) -> TrialRow:
+    where = f"trial {t.number}"
     return TrialRow(
         number=t.number,
-        arch=json.loads(t.arch),
+        arch=_json(t.arch, f"architecture of {where}"),
         hash=t.hash,
         state=t.state,
         budget=t.budget,
-        metrics=json.loads(t.metrics or "{}"),
-        curve=json.loads(t.curve or "[]"),
+        metrics=_json(t.metrics or "{}", f"metrics of {where}"),
+        curve=_json(t.curve or "[]", f"learning curve of {where}"),
         error=t.error,
         cost=t.cost,
         started_at=t.started_at,
@@ -221,6 +234,9 @@ class Store:
                 hint += (" Or use a plain postgresql:// URL after pip install "
                          "'archsmith[postgres]' (psycopg 3).")
             raise ConfigError(f"Cannot open storage {shown!r}: {e}. {hint}") from None
+        except ValueError as e:  # e.g. a malformed query parameter
+            raise ConfigError(f"Cannot open storage {shown!r}: {e}. Check the URL's "
+                              "parameters.") from None
         except ArgumentError as e:  # unknown dialect
             raise ConfigError(
                 f"Cannot open storage {shown!r}: {e}. Use a SQLAlchemy URL such as "
@@ -298,10 +314,14 @@ class Store:
 
     @staticmethod
     def _search_row(r: SearchModel) -> SearchRow:
+        config = _json(r.config, f"the configuration of search {r.name!r}")
+        if not isinstance(config, dict):
+            raise ConfigError(f"The stored configuration of search {r.name!r} is corrupt "
+                              f"(not a JSON object). {_CORRUPT}")
         return SearchRow(
-            id=r.id, name=r.name, status=r.status, config=json.loads(r.config),
+            id=r.id, name=r.name, status=r.status, config=config,
             fingerprint=r.fingerprint, created_at=r.created_at, updated_at=r.updated_at,
-            best=json.loads(r.best) if r.best else None,
+            best=_json(r.best, f"the best trial of search {r.name!r}") if r.best else None,
         )
 
     def set_status(self, search_id: int, status: str) -> None:
@@ -336,8 +356,12 @@ class Store:
             blob = s.scalar(select(SearchModel.strategy_state).where(SearchModel.id == search_id))
         if not blob:
             return None
-        state = torch.load(io.BytesIO(blob), weights_only=True)
-        return dict(state)
+        try:
+            state = torch.load(io.BytesIO(blob), weights_only=True)
+            return dict(state)
+        except Exception as e:
+            raise ConfigError(f"The stored strategy state is corrupt ({type(e).__name__}). "
+                              f"{_CORRUPT}") from None
 
     # -- trials -------------------------------------------------------------------------
     def start_trial(

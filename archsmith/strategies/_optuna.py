@@ -212,6 +212,19 @@ class OptunaStrategy(Strategy):
     def ask(
         self, history: Sequence[TrialRecord], n: int, rng: np.random.Generator
     ) -> list[Architecture]:
+        try:
+            return self._ask(history, n, rng)
+        except (TypeError, ValueError) as e:
+            if not self.sampler_options:
+                raise
+            raise ConfigError(
+                f"optuna: the {SAMPLERS[self.sampler_name]} failed with sampler_options "
+                f"{self.sampler_options}: {type(e).__name__}: {e}. Check their types."
+            ) from None
+
+    def _ask(
+        self, history: Sequence[TrialRecord], n: int, rng: np.random.Generator
+    ) -> list[Architecture]:
         if self._base_seed is None:
             self._base_seed = int(rng.integers(2**31 - 1))
         self._sync(history)
