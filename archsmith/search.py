@@ -33,7 +33,7 @@ import numpy as np
 from archsmith._config import SearchConfig
 from archsmith._fs import exists, make_out_dir
 from archsmith.errors import ConfigError
-from archsmith.evaluators._base import EvalResult
+from archsmith.evaluators._base import EvalResult, check_evaluator
 from archsmith.store import Lease, Store, TrialRow, safe_url, sqlite_url, url_without_password
 from archsmith.strategies import TrialRecord, create_strategy
 
@@ -134,6 +134,7 @@ class Search:
         if given is None and config.source == "data" and not config.data:
             config = dataclasses.replace(config, data="digits")
         self.evaluator = evaluator if evaluator is not None else build_evaluator(config)
+        check_evaluator(self.evaluator)  # the contract, once: a missing method named here
         if space is None and config.benchmark:
             # a tabular benchmark knows its space's settings (e.g. nbgraph/proteins' ops)
             from archsmith.evaluators import benchmark_space

@@ -186,3 +186,19 @@ def test_functional_space_and_function_evaluator_resume_after_kill_9(tmp_path: P
         assert after[n]["arch"] == t["arch"] and after[n]["metrics"] == t["metrics"]
     assert [(t["arch"], t["metrics"]) for t in after] == \
         [(t["arch"], t["metrics"]) for t in reference]
+
+
+def test_an_evaluator_missing_a_method_is_named_up_front(tmp_path: Path) -> None:
+    class NoDescribe:
+        default_objective = "val_acc"
+
+        def check_space(self, space: object) -> None: ...
+
+        def evaluate(self, arch: object, budget: object = None) -> None: ...
+
+    with pytest.raises(ConfigError, match=r"lacks describe\(\)"):
+        Search(SearchConfig(budget=1), tmp_path, space=ToySpace(), evaluator=NoDescribe())
+    from archsmith.evaluators import TabularBenchmark, TrainsFinal, create_evaluator
+
+    assert isinstance(create_evaluator("nb201/cifar10"), TabularBenchmark)
+    assert isinstance(create_evaluator("training", data="iris"), TrainsFinal)

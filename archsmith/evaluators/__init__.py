@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from archsmith._registry import Registry
-from archsmith.evaluators._base import EvalResult, Evaluator
+from archsmith.evaluators._base import (
+    EvalResult,
+    Evaluator,
+    TabularBenchmark,
+    TrainsFinal,
+    check_evaluator,
+)
 
 if TYPE_CHECKING:
     from archsmith.evaluators._benchmark import BenchmarkEvaluator
@@ -26,10 +32,13 @@ __all__ = [
     "EvalResult",
     "Evaluator",
     "FunctionEvaluator",
+    "TabularBenchmark",
     "TrainingEvaluator",
+    "TrainsFinal",
     "UserEvaluator",
     "benchmark_names",
     "benchmark_space",
+    "check_evaluator",
     "create_benchmark",
     "create_evaluator",
     "dataset_names",

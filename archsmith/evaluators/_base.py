@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
 
-__all__ = ["EvalResult", "Evaluator"]
+__all__ = ["REQUIRED", "EvalResult", "Evaluator", "TabularBenchmark", "TrainsFinal",
+           "check_evaluator"]
 
 
 @dataclass
@@ -87,3 +88,71 @@ class Evaluator(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """JSON-serialisable description (stored with the search; includes fingerprints)."""
+
+
+# -- optional hooks: declared here, found by the search when present ---------------------
+@runtime_checkable
+class TrainsFinal(Protocol):
+    """An evaluator that can retrain the chosen architecture and hand back the network
+    (real training): the search calls it once at the end, and exports the result."""
+
+    def fit_final(
+        self, arch: Architecture, budget: int | None = None
+    ) -> tuple[Any, dict[str, float]]:
+        """Retrains ``arch`` on train + validation; returns (network, test metrics)."""
+
+    @property
+    def dataset(self) -> Any:
+        """The :class:`~archsmith.evaluators.Dataset` (input shape, classes, provenance)."""
+
+
+@runtime_checkable
+class TabularBenchmark(Protocol):
+    """An evaluator that looks architectures up in a table (no training)."""
+
+    #: Metric holding the simulated training time (for the simulated executor).
+    simulated_time_metric: str | None
+
+    def default_space(self) -> SearchSpace:
+        """The space the table covers, with its settings (e.g. a smaller op set)."""
+
+    def optimum(self) -> float:
+        """The best value of the default objective in the table (for regret plots)."""
+
+
+#: The methods every evaluator needs (checked by :func:`check_evaluator`).
+REQUIRED = {
+    "evaluate": "evaluate(arch, budget) -> EvalResult",
+    "describe": "describe() -> dict (stored with the search)",
+    "check_space": "check_space(space) (raise if the space cannot be used)",
+}
+
+
+def check_evaluator(evaluator: Any) -> None:
+    """Checks ``evaluator`` against the :class:`Evaluator` contract once, up front.
+
+    Example:
+        >>> check_evaluator(object())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        archsmith.errors.ConfigError: The evaluator object lacks evaluate(arch, budget) ...
+
+    Raises:
+        ConfigError: a required method or ``default_objective`` is missing, or an
+            optional hook (:class:`TrainsFinal`) is only half there.
+    """
+    from archsmith.errors import ConfigError
+
+    kind = type(evaluator).__name__
+    for name, what in REQUIRED.items():
+        if not callable(getattr(evaluator, name, None)):
+            raise ConfigError(
+                f"The evaluator object lacks {what}; a {kind} cannot judge architectures. "
+                "Implement it, or wrap a function with archsmith.evaluators.FunctionEvaluator."
+            )
+    if not isinstance(getattr(evaluator, "default_objective", None), str):
+        raise ConfigError(f"The evaluator ({kind}) needs a `default_objective` attribute "
+                          "naming the metric it reports by default (e.g. 'val_acc').")
+    if callable(getattr(evaluator, "fit_final", None)) and not hasattr(evaluator, "dataset"):
+        raise ConfigError(f"The evaluator ({kind}) has fit_final but no `dataset`; the "
+                          "search needs both to export the final network (see TrainsFinal).")
