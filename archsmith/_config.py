@@ -133,14 +133,14 @@ class SearchConfig:
         ):
             v = getattr(self, key)
             if not low <= v <= high:
-                raise ConfigError(f"{key} must be between {low} and {high} {unit}".rstrip()
-                                  + f", got {v}.")
+                raise ConfigError(f"{key} must be at least {low} {unit}".rstrip()
+                                  + f" and at most {high}, got {v}.")
         for key in ("epochs", "final_epochs"):
             v = getattr(self, key)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int)
                                   or not 1 <= v <= MAX_EPOCHS):
                 raise ConfigError(
-                    f"{key} must be an integer between 1 and {MAX_EPOCHS}, got {v!r}.")
+                    f"{key} must be a positive integer (at most {MAX_EPOCHS}), got {v!r}.")
         t = self.trial_timeout
         if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)
                               or not 0 < t < 10**9):
