@@ -16,7 +16,7 @@ from archsmith.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "lazy_factory"]
 
 
 class Registry(Generic[T]):
@@ -116,3 +116,25 @@ class Registry(Generic[T]):
 def _where(factory: Callable[..., Any]) -> str:
     module = getattr(factory, "__module__", None) or "?"
     return f"{module}.{getattr(factory, '__qualname__', repr(factory))}"
+
+
+def lazy_factory(module: str, name: str) -> Callable[..., Any]:
+    """A factory that imports ``module`` only when called and builds ``module.name``.
+
+    Registering it keeps a heavy or optional dependency (Ray, a training stack) out of
+    the registry's import.
+
+    Example:
+        >>> make = lazy_factory("fractions", "Fraction")
+        >>> make(1, 3)
+        Fraction(1, 3)
+    """
+
+    def factory(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    factory.__qualname__ = factory.__name__ = name
+    factory.__module__ = module
+    return factory

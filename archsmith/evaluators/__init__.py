@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from archsmith._registry import Registry
+from archsmith._registry import Registry, lazy_factory
 from archsmith.evaluators._base import (
     EvalResult,
     Evaluator,
@@ -63,21 +63,11 @@ _LAZY = {
 EVALUATORS: Registry[Evaluator] = Registry("evaluator")
 
 
-def _factory(module: str, cls: str) -> Any:
-    def make(**config: Any) -> Evaluator:
-        import importlib
-
-        return getattr(importlib.import_module(module), cls)(**config)  # type: ignore[no-any-return]
-
-    make.__qualname__ = make.__name__ = cls
-    return make
-
-
-EVALUATORS.add("training", _factory("archsmith.evaluators._training", "TrainingEvaluator"),
+EVALUATORS.add("training", lazy_factory("archsmith.evaluators._training", "TrainingEvaluator"),
                help="Trains each architecture on a dataset (data=..., epochs=...).")
-EVALUATORS.add("function", _factory("archsmith.evaluators._user", "FunctionEvaluator"),
+EVALUATORS.add("function", lazy_factory("archsmith.evaluators._user", "FunctionEvaluator"),
                help="A Python callable fn(arch, budget) -> dict of metrics (fn=...).")
-EVALUATORS.add("user", _factory("archsmith.evaluators._user", "UserEvaluator"),
+EVALUATORS.add("user", lazy_factory("archsmith.evaluators._user", "UserEvaluator"),
                help="A function in a Python file (spec='file.py:function').")
 
 

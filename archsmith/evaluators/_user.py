@@ -118,15 +118,7 @@ class FunctionEvaluator:
             raise ConfigError(f"FunctionEvaluator needs a callable fn(arch, budget), got {fn!r}.")
         if not isinstance(objective, str) or not objective:
             raise ConfigError(f"objective must be a non-empty metric name, got {objective!r}.")
-        try:
-            inspect.signature(fn).bind(None, None)
-        except TypeError:
-            raise ConfigError(
-                f"{_name(fn)} must accept two arguments (arch, budget); e.g. "
-                "`def evaluate(arch, budget=None): ...`."
-            ) from None
-        except ValueError:  # no signature available (builtins): trust it
-            pass
+        _check_two_arguments(fn, _name(fn), "arch, budget")
         self.fn = fn
         self.function = _name(fn)
         self.ref = function_ref(fn)
@@ -175,6 +167,17 @@ class FunctionEvaluator:
 
     def __repr__(self) -> str:
         return f"FunctionEvaluator({self.function}, objective={self.objective!r})"
+
+
+def _check_two_arguments(fn: Callable[..., Any], what: str, args: str) -> None:
+    """Raises a :class:`ConfigError` unless ``fn`` can be called with two arguments."""
+    try:
+        inspect.signature(fn).bind(None, None)
+    except TypeError:
+        raise ConfigError(f"{what} must accept two arguments ({args}); e.g. "
+                          "`def evaluate(arch, budget=None): ...`.") from None
+    except ValueError:  # no signature available (builtins): trust it
+        pass
 
 
 def _name(fn: Any) -> str:
@@ -263,15 +266,7 @@ class UserEvaluator:
                 f"{self.function!r} {what} in {self.path!r}. Callables defined there: "
                 f"{', '.join(found) or '(none)'}; write the spec as 'file.py:function'."
             )
-        try:
-            inspect.signature(fn).bind(None, None)
-        except TypeError:
-            raise ConfigError(
-                f"{self.function!r} in {self.path!r} must accept two arguments "
-                "(arch: dict, budget); e.g. `def evaluate(arch, budget=None): ...`."
-            ) from None
-        except ValueError:  # no signature available (builtins): trust it
-            pass
+        _check_two_arguments(fn, f"{self.function!r} in {self.path!r}", "arch: dict, budget")
         self._fn = fn
         return fn
 

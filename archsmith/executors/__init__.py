@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from archsmith._registry import Registry
+from archsmith._registry import Registry, lazy_factory
 from archsmith.executors._inline import InlineExecutor, TrialTimeout, safe_evaluate
 
 if TYPE_CHECKING:
@@ -17,19 +16,6 @@ __all__ = ["EXECUTORS", "Executor", "InlineExecutor", "TrialTimeout", "create_ex
 
 #: Registry of executors; a factory takes ``workers`` and executor-specific options.
 EXECUTORS: Registry[Executor] = Registry("executor")
-
-
-def _lazy(module: str, cls: str) -> Callable[..., Executor]:
-    """A factory that imports ``module`` (e.g. Ray) only when the executor is created."""
-
-    def factory(workers: int = 1, **options: Any) -> Executor:
-        import importlib
-
-        return getattr(importlib.import_module(module), cls)(  # type: ignore[no-any-return]
-            workers=workers, **options)
-
-    factory.__qualname__ = factory.__name__ = cls
-    return factory
 
 
 def _inline(workers: int = 1) -> Executor:
@@ -44,11 +30,11 @@ def _inline(workers: int = 1) -> Executor:
 
 
 EXECUTORS.add("inline", _inline, help="In the driver's process, one trial at a time.")
-EXECUTORS.add("process", _lazy("archsmith.executors._process", "ProcessExecutor"),
+EXECUTORS.add("process", lazy_factory("archsmith.executors._process", "ProcessExecutor"),
               help="Worker processes (time-outs, dead workers replaced).")
-EXECUTORS.add("ray", _lazy("archsmith.executors._ray", "RayExecutor"),
+EXECUTORS.add("ray", lazy_factory("archsmith.executors._ray", "RayExecutor"),
               help="Ray tasks on this machine or a cluster (extra archsmith[ray]).")
-EXECUTORS.add("simulated", _lazy("archsmith.executors._simulated", "SimulatedExecutor"),
+EXECUTORS.add("simulated", lazy_factory("archsmith.executors._simulated", "SimulatedExecutor"),
               help="Tabular benchmarks: N asynchronous workers in simulated time.")
 
 

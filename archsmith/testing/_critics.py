@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from archsmith.testing._strategies import _round_trip
+from archsmith.testing._common import round_trip, run_checks
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor
@@ -82,7 +82,7 @@ def check_state_dict_round_trip(make: CriticFactory, space: SearchSpace) -> None
     archs, y = _data(space, 30, 4)
     fitted = make(space).fit(archs[:20], y[:20], rng=np.random.default_rng(4))
     restored = make(space)
-    restored.load_state_dict(_round_trip(fitted.state_dict()))
+    restored.load_state_dict(round_trip(fitted.state_dict()))
     a, b = fitted.predict(archs[20:]), restored.predict(archs[20:])
     assert np.allclose(a[0], b[0], atol=1e-6) and np.allclose(a[1], b[1], atol=1e-6), (
         "a critic restored from state_dict predicts differently")
@@ -106,8 +106,4 @@ def critic_checks(make: CriticFactory, spaces: list[SearchSpace]
 
 def check_critic(make: CriticFactory, spaces: list[SearchSpace]) -> None:
     """Runs every critic check; raises ``AssertionError`` naming the first that fails."""
-    for name, check in critic_checks(make, spaces):
-        try:
-            check()
-        except AssertionError as e:
-            raise AssertionError(f"critic check {name} failed: {e}") from e
+    run_checks("critic", critic_checks(make, spaces))

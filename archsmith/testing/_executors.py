@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from archsmith.evaluators import EvalResult
+from archsmith.testing._common import run_checks
 from archsmith.testing._critics import graph_score
 from archsmith.testing._spaces import toy_space
 
@@ -141,8 +142,4 @@ def executor_checks(make: ExecutorFactory, *, faults: tuple[str, ...] = ("raise"
 
 def check_executor(make: ExecutorFactory, **options: Any) -> None:
     """Runs every executor check; raises ``AssertionError`` naming the first that fails."""
-    for name, check in executor_checks(make, **options):
-        try:
-            check()
-        except AssertionError as e:
-            raise AssertionError(f"executor check {name} failed: {e}") from e
+    run_checks("executor", executor_checks(make, **options))

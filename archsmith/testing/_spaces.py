@@ -8,11 +8,12 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from archsmith.space import Decision, FunctionalSpace, create_space
+from archsmith.testing._common import run_checks
 
 if TYPE_CHECKING:
     import torch
@@ -45,7 +46,7 @@ def toy_space() -> FunctionalSpace:
     ], _toy_build)
 
 
-def conformance_spaces(**overrides: Any) -> list[SearchSpace]:
+def conformance_spaces() -> list[SearchSpace]:
     """A user-defined space and every built-in one (mlp, cnn, nb201, nbgraph)."""
     return [toy_space(), *(create_space(n) for n in ("mlp", "cnn", "nb201", "nbgraph"))]
 
@@ -154,8 +155,4 @@ def space_checks(space: SearchSpace) -> Iterator[tuple[str, Callable[[], None]]]
 
 def check_space(space: SearchSpace) -> None:
     """Runs every space check; raises ``AssertionError`` naming the first that fails."""
-    for name, check in space_checks(space):
-        try:
-            check()
-        except AssertionError as e:
-            raise AssertionError(f"space check {name} failed on {space.name!r}: {e}") from e
+    run_checks("space", space_checks(space))

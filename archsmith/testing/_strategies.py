@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import io
+import functools
 import json
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from archsmith.strategies import TrialRecord
+from archsmith.testing._common import round_trip, run_checks
 
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
@@ -69,16 +70,6 @@ def _hashes(archs: list[Architecture]) -> list[str]:
     return [a.hash for a in archs]
 
 
-def _round_trip(state: dict[str, Any]) -> dict[str, Any]:
-    """``state`` stored and read back as the search's storage does it."""
-    import torch
-
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    buf.seek(0)
-    return dict(torch.load(buf, weights_only=True))
-
-
 # -- the checks ------------------------------------------------------------------------
 def check_proposals_are_valid(make: StrategyFactory, space: SearchSpace) -> None:
     """Every proposal is an architecture of ``space`` that its decisions rebuild."""
@@ -124,7 +115,7 @@ def check_state_dict_round_trip(make: StrategyFactory, space: SearchSpace) -> No
     original = make(space)
     _, history = _loop(original)
     restored = make(space)
-    restored.load_state_dict(_round_trip(original.state_dict()))
+    restored.load_state_dict(round_trip(original.state_dict()))
     a, _ = _loop(original, trials=4, seed=1, start=history)
     b, _ = _loop(restored, trials=4, seed=1, start=history)
     assert _hashes(a) == _hashes(b), (
@@ -163,22 +154,9 @@ def strategy_checks(
     for i, space in enumerate(spaces):
         for name, fn in CHECKS.items():
             if i == 0 or name in EVERY_SPACE:
-                yield f"{name}[{space.name}]", _bind(fn, make, space)
-
-
-def _bind(fn: Callable[[StrategyFactory, SearchSpace], None], make: StrategyFactory,
-          space: SearchSpace) -> Callable[[], None]:
-    def check() -> None:
-        fn(make, space)
-
-    check.__name__ = fn.__name__
-    return check
+                yield f"{name}[{space.name}]", functools.partial(fn, make, space)
 
 
 def check_strategy(make: StrategyFactory, spaces: list[SearchSpace]) -> None:
     """Runs every strategy check; raises ``AssertionError`` naming the first that fails."""
-    for name, check in strategy_checks(make, spaces):
-        try:
-            check()
-        except AssertionError as e:
-            raise AssertionError(f"strategy check {name} failed: {e}") from e
+    run_checks("strategy", strategy_checks(make, spaces))
