@@ -191,14 +191,14 @@ def _load_stored(
     ``out`` is a search's output folder or a storage URL (then ``name`` picks the search;
     with one search stored it is taken).
     """
-    from archsmith.search import _other_search_error, _read_pointer
+    from archsmith._run_folder import other_search_error, read_pointer
     from archsmith.store import Store, live_driver
 
     expected = None
     if "://" in out:
         url, wanted = out, name
     else:
-        meta = _read_pointer(Path(out))
+        meta = read_pointer(Path(out))
         url, wanted = meta["storage"], name or meta["name"]
         expected = meta.get("fingerprint") if name is None else None
     store = Store(url)
@@ -213,7 +213,7 @@ def _load_stored(
             names = ", ".join(s.name for s in searches) or "(none)"
             raise ArchsmithError(f"No search named {wanted!r} in {url}; stored: {names}.")
         if expected is not None and row.fingerprint != expected:
-            raise _other_search_error(Path(out), url, row.name)
+            raise other_search_error(Path(out), url, row.name)
         trials = [t.to_dict() for t in store.trials(row.id)]
         driver = live_driver(store, row.id) if row.status == "running" else None
         counts = {s.name: len(store.trials(s.id)) for s in searches} if len(searches) > 1 else {}

@@ -30,81 +30,31 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsmith._build import build_evaluator, build_space, build_strategy, record_evaluator
 from archsmith._config import SearchConfig
-from archsmith._fs import exists, make_out_dir
+from archsmith._fs import make_out_dir
+from archsmith._run_folder import (
+    DEFAULT_DB,
+    POINTER_FILE,
+    POINTER_VERSION,
+    other_search_error,
+    pointer_storage,
+    read_pointer,
+    write_atomic,
+)
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult, check_evaluator
-from archsmith.store import Lease, Store, TrialRow, safe_url, sqlite_url, url_without_password
-from archsmith.strategies import TrialRecord, create_strategy
+from archsmith.store import Lease, Store, TrialRow, safe_url, sqlite_url
+from archsmith.strategies import TrialRecord
 
 if TYPE_CHECKING:
     from archsmith.evaluators._base import Evaluator
     from archsmith.executors import Executor
     from archsmith.space import SearchSpace
-    from archsmith.strategies import Strategy
 
 __all__ = ["POINTER_FILE", "Search", "SearchConfig", "build_evaluator"]
 
-#: File in the output folder that says where the search is stored.
-POINTER_FILE = "archsmith.json"
-DEFAULT_DB = "archsmith.db"
-#: Version of the pointer file; 2 names a SQLite file in the folder relative to it.
-POINTER_VERSION = 2
-
 ProgressFn = Callable[[dict[str, Any]], None]
-
-
-def build_evaluator(cfg: SearchConfig) -> Evaluator:
-    """The evaluator named by ``cfg`` (training, benchmark or user function)."""
-    if cfg.benchmark:
-        from archsmith.evaluators import create_benchmark
-
-        return create_benchmark(cfg.benchmark)
-    if cfg.evaluator:
-        from archsmith.evaluators import FunctionEvaluator, UserEvaluator
-
-        spec, objective = cfg.evaluator, cfg.objective or "val_acc"
-        if spec.startswith("python:"):
-            raise ConfigError(
-                f"This search's evaluator was a Python object ({spec[7:]}), which cannot be "
-                "rebuilt from the stored configuration. Resume it from Python with the "
-                "same object: Search.resume(out, evaluator=...)."
-            )
-        path = spec.rpartition(":")[0]
-        if path and not path.endswith(".py") and "/" not in path and "\\" not in path:
-            return FunctionEvaluator.from_ref(spec, objective=objective)  # module:function
-        return UserEvaluator(spec, objective=objective)
-    from archsmith.evaluators import TrainingEvaluator
-
-    if cfg.data and cfg.data.startswith("python:"):
-        raise ConfigError(
-            f"This search trained on a Dataset object ({cfg.data[7:]}), which cannot be "
-            "rebuilt from the stored configuration. Resume it from Python with the same "
-            "evaluator: Search.resume(out, evaluator=TrainingEvaluator(dataset, ...))."
-        )
-    allowed = {"batch_size", "lr", "weight_decay", "device", "num_threads"}
-    unknown = sorted(set(cfg.training) - allowed)
-    if unknown:
-        raise ConfigError(f"Unknown training setting(s) {unknown}; valid: {sorted(allowed)}.")
-    return TrainingEvaluator(
-        data=cfg.data or "digits", epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training
-    )
-
-
-def _build_space(cfg: SearchConfig) -> SearchSpace:
-    from archsmith.space import create_space
-
-    try:
-        return create_space(cfg.space or "cnn", **cfg.space_config)
-    except TypeError as e:
-        raise ConfigError(f"Invalid space_config for space {cfg.space!r}: {e}.") from None
-
-
-def _build_strategy(cfg: SearchConfig, space: SearchSpace) -> Strategy:
-    try:
-        return create_strategy(cfg.strategy, space, **cfg.strategy_config)
-    except TypeError as e:
-        raise ConfigError(f"Invalid strategy_config for strategy {cfg.strategy!r}: {e}.") from None
 
 
 class Search:
@@ -140,14 +90,14 @@ class Search:
             from archsmith.evaluators import benchmark_space
 
             space = benchmark_space(self.evaluator, config.space, config.space_config)
-        self.space = space if space is not None else _build_space(config)
+        self.space = space if space is not None else build_space(config)
         self.evaluator.check_space(self.space)
         self.objective = config.objective or self.evaluator.default_objective
         self.direction = config.resolved_direction(self.objective)
         # the stored config is what runs: the space and evaluator objects as given,
         # defaults resolved, so that resume rebuilds exactly this search
         if given is not None:
-            config = _record_evaluator(config, given)
+            config = record_evaluator(config, given)
         self.config = config = dataclasses.replace(
             config,
             space=self.space.name,
@@ -157,7 +107,7 @@ class Search:
             space_config=self.space.config() if space is not None or not config.space_config
             else config.space_config,
         )
-        self.strategy = _build_strategy(config, self.space)
+        self.strategy = build_strategy(config, self.space)
         if executor is None:
             from archsmith.executors import create_executor
 
@@ -182,7 +132,7 @@ class Search:
         url = self._storage_url
         meta: dict[str, Any] | None = None
         if pointer.exists():
-            meta = _read_pointer(self.out)
+            meta = read_pointer(self.out)
             url = url or meta["storage"]
         url = url or sqlite_url(self.out / DEFAULT_DB)
         store = Store(url)
@@ -192,7 +142,7 @@ class Search:
             if row is not None and meta is not None and meta.get("fingerprint") not in (
                 None, row.fingerprint
             ) and url == meta["storage"]:
-                raise _other_search_error(self.out, url, self.config.name)
+                raise other_search_error(self.out, url, self.config.name)
         except ConfigError:
             store.close()
             raise
@@ -222,11 +172,11 @@ class Search:
             # never write a password next to the results: the driver finds it again in
             # PGPASSWORD / ~/.pgpass, or the user gives --storage on resume. A SQLite file
             # inside the folder is named relative to it, so the folder can be moved.
-            pointer_data = {"storage": _pointer_storage(self.out, url),
+            pointer_data = {"storage": pointer_storage(self.out, url),
                             "name": self.config.name, "fingerprint": fp,
                             "version": POINTER_VERSION}
-            if not pointer.exists() or _read_pointer(self.out, raw=True) != pointer_data:
-                _write_atomic(pointer, json.dumps(pointer_data, indent=2) + "\n")
+            if not pointer.exists() or read_pointer(self.out, raw=True) != pointer_data:
+                write_atomic(pointer, json.dumps(pointer_data, indent=2) + "\n")
         except BaseException:  # e.g. an unwritable folder: give the search back
             lease.release()
             store.close()
@@ -439,59 +389,18 @@ class Search:
         return max(done, key=lambda t: (float(t.score or 0.0), -t.number))
 
     def export_trial(self, number: int) -> dict[str, Any]:
-        """Retrains a finished trial like the best and writes it to ``OUT/trial-N/``.
+        """Retrains a finished trial like the best and writes it to ``OUT/trial-N/``
+        (see :func:`archsmith._finish.export_trial`)."""
+        from archsmith._finish import export_trial
 
-        The trial is retrained on train+validation, scored once on the test split and
-        saved with the same files as ``best/`` (only a real-data search has weights).
-        Reads the storage, writes nothing to it.
-
-        Raises:
-            ConfigError: no complete trial ``number`` is stored.
-        """
-        url = self._storage_url or _read_pointer(self.out)["storage"]
-        store = Store(url)
-        try:
-            row = store.get_search(self.config.name)
-            rows = store.trials(row.id) if row is not None else []
-        finally:
-            store.close()
-        match = [r for r in rows if r.number == number]
-        if not match or match[0].state != "complete":
-            done = [r.number for r in rows if r.state == "complete"]
-            shown = ", ".join(map(str, done[:20])) + (" …" if len(done) > 20 else "")
-            what = "is not stored" if not match else f"is {match[0].state}"
-            raise ConfigError(f"Trial {number} {what}; complete trials: {shown or 'none'}.")
-        return self._finalize(self._record(match[0]), self.out / f"trial-{number}")
+        return export_trial(self, number)
 
     def _finalize(self, best: TrialRecord, folder: Path | None = None) -> dict[str, Any]:
         """Retrains the best on train+validation, scores it on test and exports it."""
-        from archsmith._export import save_best
+        from archsmith._finish import finalize
 
-        info: dict[str, Any] = {
-            "number": best.number, "arch": best.arch.to_dict(), "hash": best.arch.hash,
-            "metrics": best.metrics, "objective": self.objective,
-        }
-        fit_final = getattr(self.evaluator, "fit_final", None)
-        model = None
-        if self.config.export and callable(fit_final):
-            try:
-                model, final_metrics = fit_final(
-                    best.arch, self.config.final_epochs or self.config.epochs
-                )
-                info["final"] = final_metrics
-            except Exception as e:  # keep the search's results whatever happens here
-                from archsmith.executors._inline import describe_exception
-
-                info["final_error"] = describe_exception(e)
-        dataset = getattr(self.evaluator, "dataset", None) if model is not None else None
-        try:
-            info["files"] = save_best(
-                folder or self.out / "best", self.space, best.arch, info, model=model,
-                dataset=dataset,
-            )
-        except (OSError, ConfigError) as e:  # the trials are stored whatever happens here
-            info["files"], info["save_error"] = [], str(e)
-        return info
+        return finalize(self, best, folder or self.out / "best",
+                        retrain=self.config.export)
 
     # -- reading ------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -516,7 +425,7 @@ class Search:
     ) -> Search:
         """Re-creates the search stored in ``out`` (optionally with a larger budget)."""
         out = Path(out)
-        meta = _read_pointer(out)
+        meta = read_pointer(out)
         url = storage or meta["storage"]
         store = Store(url)
         try:
@@ -526,7 +435,7 @@ class Search:
                                   f"{name or meta['name']!r}.")
             if (storage is None and name is None
                     and meta.get("fingerprint") not in (None, row.fingerprint)):
-                raise _other_search_error(out, url, row.name)
+                raise other_search_error(out, url, row.name)
         except BaseException:
             store.close()
             raise
@@ -542,130 +451,8 @@ class Search:
         return cls(cfg, out, storage=url, space=space, evaluator=evaluator)
 
 
-def _record_evaluator(config: SearchConfig, evaluator: Evaluator) -> SearchConfig:
-    """``config`` naming ``evaluator`` (an object handed to :class:`Search`) as it ran."""
-    from archsmith.evaluators import FunctionEvaluator, TrainingEvaluator, UserEvaluator
-    from archsmith.evaluators._benchmark import BENCHMARKS
-
-    data = benchmark = spec = None
-    epochs = config.epochs
-    name = getattr(evaluator, "name", None)
-    if isinstance(evaluator, TrainingEvaluator):
-        data = evaluator.data if isinstance(evaluator.data, str) else (
-            f"python:{evaluator.data.name}")
-        epochs = epochs or evaluator.epochs
-    elif isinstance(evaluator, UserEvaluator | FunctionEvaluator):
-        spec = evaluator.spec
-    elif isinstance(name, str) and name in BENCHMARKS and (
-        type(evaluator) is type(BENCHMARKS.create(name))
-    ):
-        benchmark = name
-    else:  # named by its describe()'s kind; its class is in the stored evaluator_info
-        try:
-            kind = evaluator.describe().get("kind")
-        except Exception:
-            kind = None
-        spec = f"python:{kind or 'evaluator'}"
-    if spec is not None and data is None:
-        epochs = config.epochs  # only what the user set: no training default
-    return dataclasses.replace(config, data=data, benchmark=benchmark, evaluator=spec,
-                               epochs=epochs)
-
-
 class _LeaseLostError(ConfigError):
     """Another driver took this search over; this driver must not write to it."""
-
-
-def _read_pointer(out: Path, raw: bool = False) -> dict[str, Any]:
-    """The folder's pointer file: where its search is stored, its name and fingerprint.
-
-    Args:
-        out: The search's output folder.
-        raw: Return the file's content as written; by default ``storage`` is resolved
-            to a URL (a SQLite file named relative to the folder becomes absolute).
-    """
-    p = out / POINTER_FILE
-    if exists(out) and not out.is_dir():
-        raise ConfigError(f"{out} is a file, not the output folder of a search.")
-    if not exists(p) or not p.is_file():
-        raise ConfigError(
-            f"{out} holds no archsmith search (no {POINTER_FILE}). Give the --out folder "
-            "of an earlier `archsmith search`."
-        )
-    try:
-        meta = json.loads(p.read_text(encoding="utf-8"))
-        if not isinstance(meta, dict) or not {"storage", "name"} <= set(meta):
-            raise ValueError("missing keys")
-        if not isinstance(meta["storage"], str) or not isinstance(meta["name"], str):
-            raise ValueError("storage and name must be strings")
-        if meta.get("version", 1) not in (None, 1, 2):
-            raise ValueError(f"unknown version {meta.get('version')!r}")
-    except (ValueError, OSError) as e:
-        raise ConfigError(
-            f"{p} is corrupt ({e}); it must be JSON holding storage and name. Pass the "
-            "database with --storage, or start a new search in another --out folder."
-        ) from None
-    if raw:
-        return meta
-    meta = dict(meta)
-    meta["storage"] = _pointer_url(out, meta)
-    return meta
-
-
-def _pointer_url(out: Path, meta: dict[str, Any]) -> str:
-    """The storage URL a pointer names, resolved against its folder."""
-    storage: str = meta["storage"]
-    if "://" not in storage:  # a SQLite file inside the folder, named relative to it
-        return sqlite_url(out / storage)
-    local = out / DEFAULT_DB
-    if meta.get("version", 1) in (None, 1) and local.is_file():
-        # pointers before version 2 held the absolute path of the folder's own database:
-        # a copied or moved folder uses the database it carries, never the original's
-        path = _sqlite_path(storage)
-        if path is not None and path.name == DEFAULT_DB and path != local.resolve():
-            return sqlite_url(local)
-    return storage
-
-
-def _sqlite_path(url: str) -> Path | None:
-    """Absolute path of a SQLite database file URL (``None`` for other URLs, in memory)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        u = make_url(url)
-    except (ArgumentError, ValueError):
-        return None
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return None
-    return Path(u.database).resolve()
-
-
-def _pointer_storage(out: Path, url: str) -> str:
-    """What the pointer file records for ``url``: a path relative to ``out`` for a SQLite
-    file inside the folder, else the URL without its password (SQLite paths absolute)."""
-    path = _sqlite_path(url)
-    if path is None:
-        return url_without_password(url)
-    try:
-        return path.relative_to(out.resolve()).as_posix()
-    except ValueError:
-        return sqlite_url(path)
-
-
-def _other_search_error(out: Path, url: str, name: str) -> ConfigError:
-    return ConfigError(
-        f"{out}/{POINTER_FILE} names search {name!r} in {safe_url(url)}, but the search "
-        "stored there under that name is a different one (its fingerprint differs from the "
-        "one this folder was made for). Nothing was read or written. Pass the right "
-        "database with --storage, or start a new search in another --out folder."
-    )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _error_kind(error: str) -> str:

@@ -1,0 +1,100 @@
+"""Building a search's parts from its configuration, and recording objects as they ran."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from archsmith._config import SearchConfig
+from archsmith.errors import ConfigError
+from archsmith.strategies import create_strategy
+
+if TYPE_CHECKING:
+    from archsmith.evaluators._base import Evaluator
+    from archsmith.space import SearchSpace
+    from archsmith.strategies import Strategy
+
+__all__ = ["build_evaluator", "build_space", "build_strategy", "record_evaluator"]
+
+
+def build_evaluator(cfg: SearchConfig) -> Evaluator:
+    """The evaluator named by ``cfg`` (training, benchmark or user function)."""
+    if cfg.benchmark:
+        from archsmith.evaluators import create_benchmark
+
+        return create_benchmark(cfg.benchmark)
+    if cfg.evaluator:
+        from archsmith.evaluators import FunctionEvaluator, UserEvaluator
+
+        spec, objective = cfg.evaluator, cfg.objective or "val_acc"
+        if spec.startswith("python:"):
+            raise ConfigError(
+                f"This search's evaluator was a Python object ({spec[7:]}), which cannot be "
+                "rebuilt from the stored configuration. Resume it from Python with the "
+                "same object: Search.resume(out, evaluator=...)."
+            )
+        path = spec.rpartition(":")[0]
+        if path and not path.endswith(".py") and "/" not in path and "\\" not in path:
+            return FunctionEvaluator.from_ref(spec, objective=objective)  # module:function
+        return UserEvaluator(spec, objective=objective)
+    from archsmith.evaluators import TrainingEvaluator
+
+    if cfg.data and cfg.data.startswith("python:"):
+        raise ConfigError(
+            f"This search trained on a Dataset object ({cfg.data[7:]}), which cannot be "
+            "rebuilt from the stored configuration. Resume it from Python with the same "
+            "evaluator: Search.resume(out, evaluator=TrainingEvaluator(dataset, ...))."
+        )
+    allowed = {"batch_size", "lr", "weight_decay", "device", "num_threads"}
+    unknown = sorted(set(cfg.training) - allowed)
+    if unknown:
+        raise ConfigError(f"Unknown training setting(s) {unknown}; valid: {sorted(allowed)}.")
+    return TrainingEvaluator(
+        data=cfg.data or "digits", epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training
+    )
+
+
+def build_space(cfg: SearchConfig) -> SearchSpace:
+    from archsmith.space import create_space
+
+    try:
+        return create_space(cfg.space or "cnn", **cfg.space_config)
+    except TypeError as e:
+        raise ConfigError(f"Invalid space_config for space {cfg.space!r}: {e}.") from None
+
+
+def build_strategy(cfg: SearchConfig, space: SearchSpace) -> Strategy:
+    try:
+        return create_strategy(cfg.strategy, space, **cfg.strategy_config)
+    except TypeError as e:
+        raise ConfigError(f"Invalid strategy_config for strategy {cfg.strategy!r}: {e}.") from None
+
+
+def record_evaluator(config: SearchConfig, evaluator: Evaluator) -> SearchConfig:
+    """``config`` naming ``evaluator`` (an object handed to :class:`Search`) as it ran."""
+    from archsmith.evaluators import FunctionEvaluator, TrainingEvaluator, UserEvaluator
+    from archsmith.evaluators._benchmark import BENCHMARKS
+
+    data = benchmark = spec = None
+    epochs = config.epochs
+    name = getattr(evaluator, "name", None)
+    if isinstance(evaluator, TrainingEvaluator):
+        data = evaluator.data if isinstance(evaluator.data, str) else (
+            f"python:{evaluator.data.name}")
+        epochs = epochs or evaluator.epochs
+    elif isinstance(evaluator, UserEvaluator | FunctionEvaluator):
+        spec = evaluator.spec
+    elif isinstance(name, str) and name in BENCHMARKS and (
+        type(evaluator) is type(BENCHMARKS.create(name))
+    ):
+        benchmark = name
+    else:  # named by its describe()'s kind; its class is in the stored evaluator_info
+        try:
+            kind = evaluator.describe().get("kind")
+        except Exception:
+            kind = None
+        spec = f"python:{kind or 'evaluator'}"
+    if spec is not None and data is None:
+        epochs = config.epochs  # only what the user set: no training default
+    return dataclasses.replace(config, data=data, benchmark=benchmark, evaluator=spec,
+                               epochs=epochs)
