@@ -8,7 +8,8 @@ code 2, without a traceback.
 
 from __future__ import annotations
 
-__all__ = ["ArchsmithError", "ConfigError", "DataError", "SpaceError", "UnknownNameError"]
+__all__ = ["ArchsmithError", "ConfigError", "DataError", "SpaceError", "UnknownNameError",
+           "describe_exception"]
 
 
 class ArchsmithError(Exception):
@@ -46,3 +47,28 @@ class UnknownNameError(ConfigError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise
         return str(self.args[0])
+
+
+def describe_exception(e: BaseException, limit: int = 500) -> str:
+    """``"Type: message (at file:line)"`` for a trial's error text, on one line.
+
+    The message is whitespace-collapsed and cut to ``limit`` characters; running out of
+    memory gets a hint on what to change.
+
+    Example:
+        >>> describe_exception(ValueError("bad   value"))
+        'ValueError: bad value'
+        >>> describe_exception(MemoryError()).startswith("out of memory")
+        True
+    """
+    import traceback
+
+    text = " ".join(str(e).split())
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" (at {tb[-1].filename}:{tb[-1].lineno})" if tb else ""
+    if isinstance(e, MemoryError) or "out of memory" in text.lower():
+        return (f"out of memory ({type(e).__name__}: {text}){where}; try a smaller batch "
+                "size or a smaller architecture")
+    return f"{type(e).__name__}: {text}{where}" if text else f"{type(e).__name__}{where}"

@@ -24,13 +24,14 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
+
+from archsmith._threads import single_thread
 
 if TYPE_CHECKING:
     import torch
@@ -48,7 +49,6 @@ __all__ = [
     "network_state",
     "onehot_matrix",
     "path_matrix",
-    "single_thread",
     "single_threaded",
 ]
 
@@ -406,35 +406,6 @@ def _normal_scores(y: np.ndarray) -> np.ndarray:
     avg = (sums / counts)[inv]
     inv_cdf = NormalDist().inv_cdf
     return np.array([inv_cdf(float(q)) for q in (avg - 0.5) / len(y)])
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Runs the block with one intra-op torch thread, then restores the setting.
-
-    The critics' tensors are tiny, so intra-op parallelism only adds synchronisation;
-    on a loaded 2-core machine (parallel workers, other processes) two threads made a
-    100-architecture GNN fit 16× slower than one.
-
-    Example:
-        >>> import torch
-        >>> before = torch.get_num_threads()
-        >>> with single_thread():
-        ...     torch.get_num_threads()
-        1
-        >>> torch.get_num_threads() == before
-        True
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    if before != 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if before != 1:
-            torch.set_num_threads(before)
 
 
 def single_threaded(fn: Callable[_P, _R]) -> Callable[_P, _R]:

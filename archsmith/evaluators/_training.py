@@ -8,14 +8,14 @@ import hashlib
 import math
 import statistics
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from archsmith.errors import ConfigError
+from archsmith._threads import torch_threads
+from archsmith.errors import ConfigError, describe_exception
 from archsmith.evaluators._base import EvalResult
 from archsmith.evaluators._data import Dataset, load_dataset
 
@@ -52,29 +52,6 @@ def derive_seeds(seed: int, arch_hash: str, n: int = 2) -> list[int]:
     digest = hashlib.sha256(arch_hash.encode()).digest()
     words = [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
     return [int(s) for s in np.random.SeedSequence([seed, *words]).generate_state(n)]
-
-
-def _describe_exception(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    if len(text) > 500:
-        text = text[:497] + "..."
-    if isinstance(e, MemoryError) or "out of memory" in text.lower():
-        return (f"out of memory ({type(e).__name__}: {text}); try a smaller batch size or a "
-                "smaller architecture")
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def count_params(net: torch.nn.Module) -> int:
@@ -320,13 +297,13 @@ class TrainingEvaluator:
         try:
             net = arch.space.build(arch, ds.input_shape, ds.num_classes).to(self._torch_device)
         except Exception as e:
-            raise TrainingFailed(f"building the network failed: {_describe_exception(e)}") from e
+            raise TrainingFailed(f"building the network failed: {describe_exception(e)}") from e
         try:
             net.eval()
             with torch.no_grad():
                 out = net(X[:2])
         except Exception as e:
-            raise TrainingFailed(f"forward pass failed: {_describe_exception(e)}") from e
+            raise TrainingFailed(f"forward pass failed: {describe_exception(e)}") from e
         if not isinstance(out, torch.Tensor):
             raise TrainingFailed(
                 f"the network returns {type(out).__name__}, not a tensor of logits"
@@ -378,7 +355,7 @@ class TrainingEvaluator:
             raise
         except Exception as e:
             raise TrainingFailed(
-                f"training failed at epoch {epoch}: {_describe_exception(e)}"
+                f"training failed at epoch {epoch}: {describe_exception(e)}"
             ) from e
         net.eval()
         return net, curve, seconds
@@ -437,7 +414,7 @@ class TrainingEvaluator:
         val = self._data("val")
         X, y = self._data("train")
         try:
-            with _threads(self.num_threads), self._rng_context():
+            with torch_threads(self.num_threads), self._rng_context():
                 net, curve, seconds = self._train(arch, epochs, X, y, val)
                 # the test split is not scored here: only the final best is (fit_final),
                 # so nobody picks a network by its test accuracy
@@ -448,7 +425,7 @@ class TrainingEvaluator:
             return EvalResult.failure(str(e), cost=time.perf_counter() - start)
         except Exception as e:  # scoring or cost metrics of an odd network
             return EvalResult.failure(
-                f"evaluating the trained network failed: {_describe_exception(e)}",
+                f"evaluating the trained network failed: {describe_exception(e)}",
                 cost=time.perf_counter() - start,
             )
         finally:
@@ -475,7 +452,7 @@ class TrainingEvaluator:
         X = torch.from_numpy(np.concatenate([ds.X_train, ds.X_val])).to(self._torch_device)
         y = torch.from_numpy(np.concatenate([ds.y_train, ds.y_val])).to(self._torch_device)
         try:
-            with _threads(self.num_threads), self._rng_context():
+            with torch_threads(self.num_threads), self._rng_context():
                 net, _, seconds = self._train(arch, epochs, X, y, None)
                 test_loss, test_acc = self._score(net, *self._data("test"))
                 net = net.cpu().eval()

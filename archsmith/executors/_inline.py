@@ -6,11 +6,11 @@ import math
 import signal
 import threading
 import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from archsmith.errors import describe_exception
 from archsmith.evaluators._base import EvalResult
 
 if TYPE_CHECKING:
@@ -22,14 +22,6 @@ __all__ = ["InlineExecutor", "TrialTimeout", "describe_exception", "safe_evaluat
 
 class TrialTimeout(Exception):
     """Raised inside a trial that ran past its time limit."""
-
-
-def describe_exception(e: BaseException) -> str:
-    """``"Type: message"`` plus the innermost frame, for a trial's error text."""
-    tb = traceback.extract_tb(e.__traceback__)
-    where = f" (at {tb[-1].filename}:{tb[-1].lineno})" if tb else ""
-    msg = str(e).strip() or repr(e)
-    return f"{type(e).__name__}: {msg}{where}"
 
 
 @contextmanager

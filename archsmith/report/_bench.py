@@ -30,9 +30,8 @@ import math
 import multiprocessing as mp
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
@@ -40,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.report._stats import (
     REFERENCES,
@@ -172,18 +172,6 @@ def _pool_job(job: _Job) -> _JobResult:
     return _run_job(job, report)
 
 
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 # -- running all jobs ----------------------------------------------------------------------
 def _run_jobs(
     jobs: list[_Job], workers: int, progress: ProgressCallback | None
@@ -198,7 +186,7 @@ def _run_jobs(
 
     results: dict[tuple[str, int], _JobResult] = {}
     if workers <= 1 or len(jobs) <= 1:
-        with _one_torch_thread():
+        with single_thread():
             for job in jobs:
                 try:
                     results[job.strategy, job.seed] = _run_job(

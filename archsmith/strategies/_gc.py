@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._base import Strategy, TrialRecord
@@ -49,7 +50,6 @@ from archsmith.strategies._gc_generator import (
     local_noise,
     normal_rewards,
 )
-from archsmith.strategies._policy import single_thread
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from archsmith._threads import single_thread
 from archsmith.space import SearchSpace
-from archsmith.strategies._policy import Policy, build_policy, single_thread
+from archsmith.strategies._policy import Policy, build_policy
 
 __all__ = ["Generator", "expected_improvement", "local_noise", "normal_rewards"]
 

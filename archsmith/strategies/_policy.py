@@ -29,48 +29,20 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
+from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.space._base import SearchSpace
 
 if TYPE_CHECKING:
     from archsmith.space import Architecture
 
-__all__ = ["Policy", "build_policy", "single_thread"]
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Runs torch on one intra-op thread inside the block (restored afterwards).
-
-    The policy's tensors are tiny; with several threads every operation pays a thread
-    synchronisation, which costs milliseconds per step on a busy 2-core machine (60×
-    slower than one thread in our measurements). One thread also makes results
-    independent of the process's thread setting.
-
-    Example:
-        >>> n = torch.get_num_threads()
-        >>> with single_thread():
-        ...     torch.get_num_threads()
-        1
-        >>> torch.get_num_threads() == n
-        True
-    """
-    old = torch.get_num_threads()
-    if old == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+__all__ = ["Policy", "build_policy"]
 
 
 class Policy(nn.Module):

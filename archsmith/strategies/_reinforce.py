@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._policy import Policy, build_policy, single_thread
+from archsmith.strategies._policy import Policy, build_policy
 
 if TYPE_CHECKING:
     import numpy as np
