@@ -20,6 +20,7 @@ import numpy as np
 
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
+from archsmith.strategies._acquisition import expected_improvement
 from archsmith.strategies._bananas import (
     _check_counts,
     _validate_critic,
@@ -32,24 +33,6 @@ if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
 
 __all__ = ["BayesianOptimization", "expected_improvement"]
-
-
-def expected_improvement(
-    mean: np.ndarray, var: np.ndarray, best: float, xi: float = 0.0
-) -> np.ndarray:
-    """Expected improvement of ``N(mean, var)`` over ``best + xi`` (maximisation).
-
-    Example:
-        >>> ei = expected_improvement(np.array([0.0, 1.0]), np.array([1.0, 1e-12]), 0.5)
-        >>> bool(ei[0] > 0), round(float(ei[1]), 3)
-        (True, 0.5)
-    """
-    std = np.sqrt(np.maximum(var, 1e-18))
-    imp = np.asarray(mean, dtype=np.float64) - best - xi
-    z = imp / std
-    cdf = 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
-    pdf = np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
-    return np.asarray(np.maximum(imp * cdf + std * pdf, 0.0))
 
 
 class BayesianOptimization(Strategy):
@@ -127,7 +110,8 @@ class BayesianOptimization(Strategy):
         # EI where the GP is Gaussian: on the transformed scores (see GPPredictor).
         mean, var = gp.predict_latent(pool)
         best = float(gp.transform.forward(scores.max()[None])[0])
-        ei = expected_improvement(mean, var, best, self.xi)
+        # xi: the improvement asked for beyond the incumbent
+        ei = expected_improvement(mean, np.sqrt(np.maximum(var, 1e-18)), best + self.xi)
         order = np.lexsort((-mean, -ei))[:n]
         out = [pool[int(i)] for i in order]
         seen.update(a.hash for a in out)

@@ -43,13 +43,9 @@ import torch
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
+from archsmith.strategies._acquisition import expected_improvement
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._gc_generator import (
-    Generator,
-    expected_improvement,
-    local_noise,
-    normal_rewards,
-)
+from archsmith.strategies._gc_generator import Generator, local_noise, normal_rewards
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor

@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +34,7 @@ from archsmith._threads import single_thread
 from archsmith.space import SearchSpace
 from archsmith.strategies._policy import Policy, build_policy
 
-__all__ = ["Generator", "expected_improvement", "local_noise", "normal_rewards"]
+__all__ = ["Generator", "local_noise", "normal_rewards"]
 
 
 def normal_rewards(reference: Sequence[float] | np.ndarray, values: np.ndarray,
@@ -70,24 +69,6 @@ def normal_rewards(reference: Sequence[float] | np.ndarray, values: np.ndarray,
     std = float(ref.std()) or 1.0
     z = z + np.maximum(vals - ref[-1], 0.0) / std - np.maximum(ref[0] - vals, 0.0) / std
     return np.clip(z, -clip, clip)
-
-
-def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
-    """Expected improvement over ``best`` of Gaussian predictions (maximisation).
-
-    Example:
-        >>> ei = expected_improvement(np.array([0.0, 1.0]), np.array([1.0, 0.0]), 0.5)
-        >>> [round(float(x), 3) for x in ei]
-        [0.198, 0.5]
-    """
-    std = np.maximum(np.asarray(std, dtype=np.float64), 0.0)
-    gap = np.asarray(mean, dtype=np.float64) - best
-    safe = np.where(std > 0, std, 1.0)
-    z = gap / safe
-    cdf = 0.5 * (1.0 + torch.special.erf(torch.from_numpy(z / math.sqrt(2.0))).numpy())
-    pdf = np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
-    ei = gap * cdf + std * pdf
-    return np.where(std > 0, ei, np.maximum(gap, 0.0))
 
 
 

@@ -12,13 +12,9 @@ from archsmith.errors import ConfigError
 from archsmith.evaluators._benchmark import create_benchmark
 from archsmith.space import Architecture, SearchSpace, create_space
 from archsmith.strategies import STRATEGIES, TrialRecord, create_strategy
+from archsmith.strategies._acquisition import expected_improvement
 from archsmith.strategies._gc import GeneratorCritic
-from archsmith.strategies._gc_generator import (
-    Generator,
-    expected_improvement,
-    local_noise,
-    normal_rewards,
-)
+from archsmith.strategies._gc_generator import Generator, local_noise, normal_rewards
 
 # small and fast settings for the tests
 FAST: dict[str, Any] = {
