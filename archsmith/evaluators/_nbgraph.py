@@ -33,12 +33,17 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import threading
 from typing import TYPE_CHECKING, Any
 
-from archsmith.errors import ConfigError, DataError, SpaceError, UnknownNameError
+from archsmith.errors import SpaceError, UnknownNameError
 from archsmith.evaluators._base import EvalResult
-from archsmith.evaluators._benchmark import BENCHMARKS, BenchmarkEvaluator
+from archsmith.evaluators._benchmark import (
+    BENCHMARKS,
+    BenchmarkEvaluator,
+    _Table,
+    cached_table,
+    read_table_file,
+)
 
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
@@ -61,57 +66,27 @@ NBGRAPH_DATASETS: dict[str, str] = {
 _METRICS = ("val_acc", "test_acc", "latency_ms", "params")
 
 
-class _Table:
-    """Read-only table of one dataset: package hash -> (val, test, latency ms, params)."""
-
-    def __init__(self, rows: dict[int, tuple[float, float, float, float]], fp: str) -> None:
-        self.rows = rows
-        self.fingerprint = fp
-        self.optimum = max(r[0] for r in rows.values())
-
-
-_TABLES: dict[str, _Table] = {}
-_LOCK = threading.Lock()
-
-
 def _load_table(dataset: str) -> _Table:
     """Loads (once per process) the table of ``dataset``."""
-    table = _TABLES.get(dataset)
-    if table is not None:
-        return table
-    with _LOCK:
-        if dataset in _TABLES:
-            return _TABLES[dataset]
-        try:
-            import nas_bench_graph
-        except ImportError:
-            raise ConfigError(
-                "The nbgraph/* benchmarks need the `nas-bench-graph` package (16 MB, no "
-                "dependencies); install it with `pip install nas-bench-graph`."
-            ) from None
-        path = os.path.join(
-            os.path.dirname(nas_bench_graph.__file__), "light", f"{dataset}.bench"
+    return cached_table(f"nbgraph/{dataset}", lambda: _build_table(dataset))
+
+
+def _build_table(dataset: str) -> _Table:
+    from archsmith._lazy import optional_import
+
+    package = optional_import("nas_bench_graph", "nas-bench-graph", "The nbgraph/* benchmarks")
+    path = os.path.join(os.path.dirname(package.__file__ or ""), "light", f"{dataset}.bench")
+    blob = read_table_file(path, "NAS-Bench-Graph", "nas-bench-graph")
+    rows: dict[Any, tuple[float, ...]] = {
+        int(key): (
+            float(v["valid_perf"]),
+            float(v["perf"]),
+            float(v["latency"]) * 1000.0,
+            float(round(float(v["para"]) * 1e6)),
         )
-        try:
-            with open(path, "rb") as f:
-                blob = f.read()
-        except OSError as exc:
-            raise DataError(
-                f"Cannot read the NAS-Bench-Graph table {path!r} ({exc}); reinstall "
-                "nas-bench-graph."
-            ) from None
-        rows = {
-            int(key): (
-                float(v["valid_perf"]),
-                float(v["perf"]),
-                float(v["latency"]) * 1000.0,
-                float(round(float(v["para"]) * 1e6)),
-            )
-            for key, v in pickle.loads(blob).items()
-        }
-        table = _Table(rows, hashlib.sha1(blob).hexdigest()[:16])
-        _TABLES[dataset] = table
-        return table
+        for key, v in pickle.loads(blob).items()
+    }
+    return _Table(rows, hashlib.sha1(blob).hexdigest()[:16])
 
 
 class NBGraphBenchmark(BenchmarkEvaluator):
@@ -188,22 +163,15 @@ class NBGraphBenchmark(BenchmarkEvaluator):
         metrics = dict(zip(_METRICS, row, strict=True))
         return EvalResult(metrics=metrics, cost=metrics["latency_ms"] / 1000.0)
 
-    def describe(self) -> dict[str, Any]:
-        """``{"kind": "benchmark", "name", "dataset", "space", "objective", ...}``."""
-        table = _load_table(self.dataset)
-        return {
-            "kind": "benchmark",
-            "name": self.name,
-            "dataset": self.dataset,
-            "space": self.space_name,
-            "objective": self.default_objective,
-            "source": "nas-bench-graph light tables (final results, mean over 3 seeds); "
-            "val_acc/test_acc are fractions",
-            "fingerprint": table.fingerprint,
-            "optimum": table.optimum,
-            "architectures": len(table.rows),
-            "metrics": list(_METRICS),
-        }
+    source = ("nas-bench-graph light tables (final results, mean over 3 seeds); "
+              "val_acc/test_acc are fractions")
+    metric_names = _METRICS
+
+    def _table(self) -> _Table:
+        return _load_table(self.dataset)
+
+    def _described(self, table: _Table) -> dict[str, Any]:
+        return {"architectures": len(table.rows)}
 
     # -- extras -------------------------------------------------------------------------
     @staticmethod
@@ -215,14 +183,6 @@ class NBGraphBenchmark(BenchmarkEvaluator):
         if not isinstance(space, NBGraphSpace):
             raise SpaceError(f"{arch!r} is not an architecture of the 'nbgraph' space.")
         return str(space.bench_key(arch))
-
-    def optimum(self) -> float:
-        """Best ``val_acc`` of the whole table (0.8193 for nbgraph/cora)."""
-        return _load_table(self.dataset).optimum
-
-    def load(self) -> None:
-        """Loads the table now (otherwise the first :meth:`evaluate` does)."""
-        _load_table(self.dataset)
 
 
 def _factory(name: str) -> Any:
