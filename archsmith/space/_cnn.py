@@ -32,6 +32,7 @@ from archsmith.space._mlp import (
     _pos_ints,
     _space_factory,
 )
+from archsmith.space._modules import torch_classes
 
 if TYPE_CHECKING:
     import torch.nn
@@ -220,7 +221,7 @@ class CNNSpace(SearchSpace):
         self.check_data(shape, num_classes)
         from torch import nn
 
-        residual_cls = _torch_classes()["Residual"]
+        residual_cls = torch_classes()["Residual"]
         two_d = len(shape) == 3
         conv: Any = nn.Conv2d if two_d else nn.Conv1d
         bn: Any = nn.BatchNorm2d if two_d else nn.BatchNorm1d
@@ -255,39 +256,6 @@ class CNNSpace(SearchSpace):
         )
         mods += [glob(1), nn.Flatten(), nn.Linear(prev, num_classes)]
         return nn.Sequential(*mods)
-
-
-# -- torch modules, defined on first use so importing the space stays light -------------
-_TORCH: dict[str, Any] = {}
-
-
-def _torch_classes() -> dict[str, Any]:
-    if not _TORCH:
-        from torch import Tensor, nn
-
-        class Residual(nn.Module):
-            """``body(x) + x`` or ``body(x) + proj(x)``."""
-
-            def __init__(self, body: nn.Module, proj: nn.Module | None) -> None:
-                super().__init__()
-                self.body = body
-                self.proj = proj
-
-            def forward(self, x: Tensor) -> Tensor:
-                skip = x if self.proj is None else self.proj(x)
-                return self.body(x) + skip
-
-        Residual.__module__ = __name__
-        Residual.__qualname__ = "Residual"
-        _TORCH["Residual"] = Residual
-    return _TORCH
-
-
-def __getattr__(name: str) -> Any:
-    # Lets pickle find the lazily defined torch classes (``archsmith.space._cnn.Residual``).
-    if name == "Residual":
-        return _torch_classes()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 SPACES.add(

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from archsmith.errors import SpaceError
 from archsmith.space import SPACES
 from archsmith.space._base import ArchGraph, Architecture, Decision, SearchSpace
+from archsmith.space._modules import torch_classes
 
 if TYPE_CHECKING:
     import torch.nn
@@ -304,7 +305,7 @@ class MLPSpace(SearchSpace):
         self.check_data(tuple(input_shape), num_classes)
         from torch import nn
 
-        classes = _torch_classes()
+        classes = torch_classes()
         in_features = 1
         for s in input_shape:
             in_features *= int(s)
@@ -335,37 +336,6 @@ def _activation(name: str) -> torch.nn.Module:
         "identity": nn.Identity,
     }
     return table[name]()
-
-
-# -- torch modules, defined on first use so importing the space stays light -------------
-_TORCH: dict[str, Any] = {}
-
-
-def _torch_classes() -> dict[str, Any]:
-    if not _TORCH:
-        from torch import Tensor, nn
-
-        class Residual(nn.Module):
-            """``x + body(x)``."""
-
-            def __init__(self, body: nn.Module) -> None:
-                super().__init__()
-                self.body = body
-
-            def forward(self, x: Tensor) -> Tensor:
-                return x + self.body(x)
-
-        Residual.__module__ = __name__
-        Residual.__qualname__ = "Residual"
-        _TORCH["Residual"] = Residual
-    return _TORCH
-
-
-def __getattr__(name: str) -> Any:
-    # Lets pickle find the lazily defined torch classes (``archsmith.space._mlp.Residual``).
-    if name == "Residual":
-        return _torch_classes()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 SPACES.add(
