@@ -27,20 +27,16 @@ standardised targets); the defaults are the cheapest setting at the plateau.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from archsmith.critic import CRITICS
-from archsmith.critic._base import Predictor
 from archsmith.critic._encodings import (
     GraphFeaturizer,
-    TargetTransform,
-    load_network_state,
-    network_state,
-    single_threaded,
 )
+from archsmith.critic._ensemble import EnsemblePredictor
 from archsmith.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -108,7 +104,7 @@ def _ensemble_gin(
     return EnsembleGIN()
 
 
-class GNNPredictor(Predictor):
+class GNNPredictor(EnsemblePredictor):
     """Deep ensemble of GIN networks over the architecture graph.
 
     Each node starts from an embedding of its label (vocabulary from the space, see
@@ -166,29 +162,13 @@ class GNNPredictor(Predictor):
         rank_weight: float = 1.0,
         target: str = "rank",
     ) -> None:
-        super().__init__(space, seed)
-        for field, value, low in (("ensemble", ensemble, 1), ("hidden", hidden, 1),
-                                  ("layers", layers, 0), ("epochs", epochs, 1),
-                                  ("warm_epochs", warm_epochs, 1), ("batch_size", batch_size, 2)):
-            if not isinstance(value, int) or value < low:
-                raise ConfigError(f"gnn critic: {field} must be an integer ≥ {low}, got {value!r}.")
+        super().__init__(space, seed, ensemble, hidden, layers, epochs, warm_epochs, lr,
+                         weight_decay, batch_size, target, min_batch=2)
         if lr <= 0 or weight_decay < 0 or rank_weight < 0:
             raise ConfigError("gnn critic: lr must be > 0, weight_decay and rank_weight ≥ 0.")
-        self.ensemble = ensemble
-        self.hidden = hidden
-        self.layers = layers
-        self.epochs = epochs
-        self.warm_epochs = warm_epochs
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
         self.rank_weight = rank_weight
-        self.target = target
-        self.transform = TargetTransform(target)
         self._feat: GraphFeaturizer | None = None
-        self._net: torch.nn.Module | None = None
 
-    # -- helpers ------------------------------------------------------------------------
     @property
     def featurizer(self) -> GraphFeaturizer:
         """The graph featuriser (built on first use)."""
@@ -203,70 +183,18 @@ class GNNPredictor(Predictor):
         return _ensemble_gin(self.ensemble, self.featurizer.num_labels, self.hidden,
                              self.layers, gen)
 
-    # -- Predictor ----------------------------------------------------------------------
-    @single_threaded
-    def fit(
-        self,
-        archs: Sequence[Architecture],
-        scores: Sequence[float] | np.ndarray,
-        *,
-        rng: np.random.Generator | None = None,
-        warm_start: bool = False,
-    ) -> GNNPredictor:
+    def _inputs(self, archs: Sequence[Architecture]) -> tuple[torch.Tensor, ...]:
+        return tuple(self.featurizer.batch(archs))
+
+    def _batches(self, n: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
         import torch
 
-        y = self._checked_scores(archs, scores)
-        rng = rng if rng is not None else np.random.default_rng(self.seed)
-        self.transform = TargetTransform(self.target).fit(y)
-        target = torch.tensor(self.transform.forward(y), dtype=torch.float32)
-        ids, adj, mask = self.featurizer.batch(archs)
-        epochs = self.epochs
-        if warm_start and self._net is not None:
-            epochs = self.warm_epochs
-        else:
-            self._net = self._new_net(int(rng.integers(2**31)))
-        net = self._net
-        opt = torch.optim.Adam(
-            net.parameters(), lr=self.lr, weight_decay=self.weight_decay, foreach=True
-        )
-        n = len(y)
         batches = -(-n // self.batch_size)  # equal-sized mini-batches covering all data
-        net.train()
-        for _ in range(epochs):
-            order = torch.from_numpy(rng.permutation(n)) if batches > 1 else torch.arange(n)
-            for idx in torch.tensor_split(order, batches):
-                pred = net(ids[idx], adj[idx], mask[idx])
-                loss = _loss(pred, target[idx], self.rank_weight)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-        net.eval()
-        return self
+        order = torch.from_numpy(rng.permutation(n)) if batches > 1 else torch.arange(n)
+        yield from torch.tensor_split(order, batches)
 
-    @single_threaded
-    def predict(self, archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray]:
-        import torch
-
-        if self._net is None:
-            raise ConfigError("gnn critic: call fit() before predict().")
-        outs = []
-        with torch.no_grad():
-            for start in range(0, len(archs), 2048):
-                ids, adj, mask = self.featurizer.batch(archs[start : start + 2048])
-                outs.append(self._net(ids, adj, mask).double().numpy())
-        z = np.concatenate(outs, axis=1) if outs else np.zeros((self.ensemble, 0))
-        members = self.transform.inverse(z)
-        return members.mean(0), members.var(0)
-
-    def state_dict(self) -> dict[str, Any]:
-        return network_state(self.transform, self._net)
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        loaded = load_network_state(state, self._new_net)
-        if loaded is None:
-            self._net = None
-            return
-        self.transform, self._net = loaded
+    def _loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return _loss(pred, target, self.rank_weight)
 
 
 def _loss(pred: torch.Tensor, target: torch.Tensor, rank_weight: float) -> torch.Tensor:

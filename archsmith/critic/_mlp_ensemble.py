@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from archsmith.critic import CRITICS
-from archsmith.critic._base import Predictor
 from archsmith.critic._encodings import (
-    TargetTransform,
     feature_matrix,
-    load_network_state,
-    network_state,
-    single_threaded,
 )
+from archsmith.critic._ensemble import EnsemblePredictor
 from archsmith.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -74,7 +70,7 @@ def ensemble_mlp(
     return EnsembleMLP()
 
 
-class MLPEnsemblePredictor(Predictor):
+class MLPEnsemblePredictor(EnsemblePredictor):
     """Ensemble of MLPs on the path encoding (cell spaces) or decision one-hots.
 
     BANANAS's meta neural network: ``ensemble`` fully connected networks (``layers``
@@ -113,6 +109,9 @@ class MLPEnsemblePredictor(Predictor):
 
     name = "mlp-ensemble"
 
+    #: One forward pass for all architectures (the results do not depend on chunking).
+    predict_chunk = 2**62
+
     def __init__(
         self,
         space: SearchSpace,
@@ -129,32 +128,15 @@ class MLPEnsemblePredictor(Predictor):
         target: str = "standard",
         loss: str = "mae",
     ) -> None:
-        super().__init__(space, seed)
-        for field, value, low in (("ensemble", ensemble, 1), ("hidden", hidden, 1),
-                                  ("layers", layers, 0), ("epochs", epochs, 1),
-                                  ("warm_epochs", warm_epochs, 1), ("batch_size", batch_size, 1)):
-            if not isinstance(value, int) or value < low:
-                raise ConfigError(
-                    f"mlp-ensemble critic: {field} must be an integer ≥ {low}, got {value!r}."
-                )
+        super().__init__(space, seed, ensemble, hidden, layers, epochs, warm_epochs, lr,
+                         weight_decay, batch_size, target)
         if lr <= 0 or weight_decay < 0:
             raise ConfigError("mlp-ensemble critic: lr must be > 0 and weight_decay ≥ 0.")
         if loss not in ("mae", "mse"):
             raise ConfigError(f"mlp-ensemble critic: loss must be 'mae' or 'mse', got {loss!r}.")
         feature_matrix(space, [], encoding)  # validates the encoding name
-        self.ensemble = ensemble
-        self.hidden = hidden
-        self.layers = layers
-        self.epochs = epochs
-        self.warm_epochs = warm_epochs
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
         self.encoding = encoding
-        self.target = target
         self.loss = loss
-        self.transform = TargetTransform(target)
-        self._net: torch.nn.Module | None = None
         self._width = feature_matrix(space, [space.sample(np.random.default_rng(0))],
                                      encoding).shape[1]
 
@@ -164,65 +146,22 @@ class MLPEnsemblePredictor(Predictor):
         sizes = [self._width, *([self.hidden] * self.layers), 1]
         return ensemble_mlp(self.ensemble, sizes, torch.Generator().manual_seed(seed))
 
-    @single_threaded
-    def fit(
-        self,
-        archs: Sequence[Architecture],
-        scores: Sequence[float] | np.ndarray,
-        *,
-        rng: np.random.Generator | None = None,
-        warm_start: bool = False,
-    ) -> MLPEnsemblePredictor:
+    def _inputs(self, archs: Sequence[Architecture]) -> tuple[torch.Tensor, ...]:
         import torch
 
-        y = self._checked_scores(archs, scores)
-        rng = rng if rng is not None else np.random.default_rng(self.seed)
-        self.transform = TargetTransform(self.target).fit(y)
-        target = torch.tensor(self.transform.forward(y), dtype=torch.float32)
-        x = torch.from_numpy(feature_matrix(self.space, archs, self.encoding))
-        epochs = self.epochs
-        if warm_start and self._net is not None:
-            epochs = self.warm_epochs
-        else:
-            self._net = self._new_net(int(rng.integers(2**31)))
-        net = self._net
-        opt = torch.optim.Adam(
-            net.parameters(), lr=self.lr, weight_decay=self.weight_decay, foreach=True
-        )
-        n = len(y)
+        return (torch.from_numpy(feature_matrix(self.space, archs, self.encoding)),)
+
+    def _batches(self, n: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
+        import torch
+
         bs = min(self.batch_size, n)
-        for _ in range(epochs):
-            order = torch.from_numpy(rng.permutation(n))
-            for start in range(0, n, bs):
-                idx = order[start : start + bs]
-                err = net(x[idx]) - target[idx]
-                loss = (err.abs() if self.loss == "mae" else err**2).mean(1).sum()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-        return self
+        order = torch.from_numpy(rng.permutation(n))
+        for start in range(0, n, bs):
+            yield order[start : start + bs]
 
-    @single_threaded
-    def predict(self, archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray]:
-        import torch
-
-        if self._net is None:
-            raise ConfigError("mlp-ensemble critic: call fit() before predict().")
-        x = torch.from_numpy(feature_matrix(self.space, archs, self.encoding))
-        with torch.no_grad():
-            z = self._net(x).double().numpy()
-        members = self.transform.inverse(z)
-        return members.mean(0), members.var(0)
-
-    def state_dict(self) -> dict[str, Any]:
-        return network_state(self.transform, self._net)
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        loaded = load_network_state(state, self._new_net)
-        if loaded is None:
-            self._net = None
-            return
-        self.transform, self._net = loaded
+    def _loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        err = pred - target
+        return (err.abs() if self.loss == "mae" else err**2).mean(1).sum()
 
 
 CRITICS.add(
