@@ -137,8 +137,9 @@ class Bananas(Strategy):
     already tried or running). Afterwards the critic is fit on all complete trials and
     the candidates of :func:`mutation_candidates` are ranked by the acquisition:
 
-    * ``"its"`` — independent Thompson sampling: one draw from ``N(mean, variance)``
-      per candidate (BANANAS's default);
+    * ``"ts"`` — independent Thompson sampling (BANANAS's default, which it calls
+      ``"its"``; that name is accepted too): one draw from ``N(mean, variance)`` per
+      candidate;
     * ``"ucb"`` — ``mean + beta * std``.
 
     The ``n`` best candidates are proposed; none was tried before or is running.
@@ -147,7 +148,7 @@ class Bananas(Strategy):
         space: The search space.
         critic: Critic name (``"mlp-ensemble"`` as in BANANAS; ``"gnn"``, ``"gp"``).
         critic_config: Constructor arguments of the critic.
-        acquisition: ``"its"`` or ``"ucb"``.
+        acquisition: ``"ts"`` (``"its"``) or ``"ucb"``, spelled as in ``gc``.
         beta: UCB exploration weight.
         num_init: Random architectures before the critic is used.
         num_parents: Best architectures mutated to make candidates.
@@ -171,7 +172,7 @@ class Bananas(Strategy):
         space: SearchSpace,
         critic: str = "mlp-ensemble",
         critic_config: dict[str, Any] | None = None,
-        acquisition: str = "its",
+        acquisition: str = "ts",
         beta: float = 1.0,
         num_init: int = 10,
         num_parents: int = 10,
@@ -182,9 +183,10 @@ class Bananas(Strategy):
         from archsmith.critic import critic_names
 
         super().__init__(space)
-        if acquisition not in ("its", "ucb"):
+        acquisition = "ts" if acquisition == "its" else acquisition
+        if acquisition not in ("ts", "ucb"):
             raise ConfigError(
-                f"bananas: acquisition must be 'its' (Thompson sampling) or 'ucb', got "
+                f"bananas: acquisition must be 'ts' (Thompson sampling) or 'ucb', got "
                 f"{acquisition!r}."
             )
         if critic not in critic_names():
@@ -228,7 +230,7 @@ class Bananas(Strategy):
             return random_fill(self.space, seen, n, rng)
         mean, var = model.predict(pool)
         std = np.sqrt(np.maximum(var, 0.0))
-        if self.acquisition == "its":
+        if self.acquisition == "ts":
             value = mean + std * rng.standard_normal(len(pool))
         else:
             value = mean + self.beta * std

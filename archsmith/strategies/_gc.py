@@ -163,6 +163,7 @@ class GeneratorCritic(Strategy):
         super().__init__(space)
         if critic not in critic_names():
             raise ConfigError(f"gc: unknown critic {critic!r}; valid critics: {critic_names()}.")
+        acquisition = "ts" if acquisition == "its" else acquisition  # BANANAS's name
         if acquisition not in _ACQUISITIONS:
             raise ConfigError(
                 f"gc: acquisition must be one of {list(_ACQUISITIONS)} (expected improvement, "

@@ -39,6 +39,11 @@ def _run(strat: Strategy, steps: int, seed: int = 0,
 def test_registered() -> None:
     assert {"bananas", "bo"} <= set(strategy_names())
     assert create_strategy("bananas:ucb", BENCH.default_space()).acquisition == "ucb"  # type: ignore[attr-defined]
+    # Thompson sampling is spelled "ts" in bananas and gc; BANANAS's own "its" is accepted
+    for name in ("bananas", "gc"):
+        for spelled in ("ts", "its"):
+            strat = create_strategy(f"{name}:{spelled}", BENCH.default_space())
+            assert strat.acquisition == "ts"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("name", ["bananas", "bo"])
