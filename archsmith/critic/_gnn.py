@@ -16,12 +16,9 @@ Design (see :class:`GNNPredictor`):
 * **Targets**: rank normal scores (see :class:`TargetTransform`), so NAS-Bench-201's few
   "dead" cells at ~10% do not dominate the squared loss.
 
-Measured (``python benchmarks/critic_quality.py``, nb201/cifar10, 100 random training
-cells, the other 5,940 distinct cells held out, 5 seeds): Kendall τ 0.735 (gnn) vs 0.690
-(gp) and 0.666 (mlp-ensemble); fit ≈ 1 s, predicting 1,000 cells ≈ 0.04 s on 2 cores.
-Tuning on 3–5 seeds found τ flat within ±0.01 over hidden 16–64, 1–3 layers, 60–300
-epochs, lr 0.003–0.01 and rank-loss weight 0–3 (τ 0.721 with clipped, 0.730 with
-standardised targets); the defaults are the cheapest setting at the plateau.
+How well it ranks held-out cells against the ``gp`` and ``mlp-ensemble`` critics, and
+the tuning behind its defaults (the cheapest setting on the plateau), is measured by
+``python benchmarks/critic_quality.py``; figures in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations

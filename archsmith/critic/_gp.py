@@ -51,8 +51,7 @@ class GPPredictor(Predictor):
             :func:`~archsmith.critic._encodings.feature_matrix`).
         target: Target transform (``"rank"``, ``"clip"`` or ``"standard"``); rank normal
             scores (a Gaussian copula, as in warped GPs) ranked held-out NAS-Bench-201
-            cells markedly better than standardised scores (Kendall τ 0.68 vs 0.59 with
-            100 training cells).
+            cells markedly better than standardised scores (``benchmarks/RESULTS.md``).
         iterations: L-BFGS iterations per fit.
         min_noise: Lower bound of the noise variance (standardised units).
 

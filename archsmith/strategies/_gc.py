@@ -20,12 +20,10 @@ Each *round* (see :class:`GeneratorCritic`):
    architectures by their real scores, and the elite (the best architectures found) is
    replayed at every update so the policy does not forget it.
 
-Measured (``python benchmarks/gc_targets.py``, figures in ``benchmarks/RESULTS.md``): on
-NAS-Bench-201 cifar10, 20 seeds, mean best-so-far 91.30 / 91.55 / 91.61 at 25 / 50 / 100
-queries against Optuna TPE's 90.75 / 91.27 / 91.46 and BANANAS' 90.92 / 91.44 / 91.56;
-ahead of TPE at 100 queries on 11 of the 12 NAS-Bench-201 and NAS-Bench-Graph datasets
-(level on pubmed over 60 seeds, where no critic ranks well); 0.22 s of its own time per
-query at 500 finished trials on 2 CPU cores.
+How it compares with TPE, BANANAS, regularized evolution and random search on the
+tabular benchmarks, and what each option does, is measured by
+``python benchmarks/gc_targets.py``; the figures, with their dates and commands, are in
+``benchmarks/RESULTS.md`` (not repeated here, where they would drift).
 
 Everything is computed from the history passed to ``ask`` and from the strategy's
 state (generator, critic, queue), which :meth:`GeneratorCritic.state_dict` holds in
