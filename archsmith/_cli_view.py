@@ -23,6 +23,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from archsmith.evaluators._base import TrainsFinal
+
 __all__ = ["bench_progress", "console", "err_console", "fail", "fmt", "print_summary", "run_search"]
 
 console = Console()
@@ -105,8 +107,7 @@ def run_search(search: Any) -> None:
     """Runs a search with a progress bar; SIGTERM and Ctrl-C stop it cleanly."""
     cfg = search.config
     view = _ProgressView(cfg.budget, search.objective, verbose=cfg.source == "data",
-                         retrains=cfg.export and callable(getattr(search.evaluator,
-                                                                  "fit_final", None)))
+                         retrains=cfg.export and isinstance(search.evaluator, TrainsFinal))
 
     def on_term(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
@@ -128,7 +129,10 @@ def run_search(search: Any) -> None:
         signal.signal(signal.SIGTERM, old)
     print_summary(summary, time.perf_counter() - t0)
     if search.executor.name == "simulated":
-        now = float(getattr(search.executor, "now", 0.0))
+        from archsmith.executors import SimulatedClock
+
+        ex = search.executor
+        now = float(ex.now) if isinstance(ex, SimulatedClock) else 0.0
         console.print(f"simulated wall-clock on {search.executor.workers} workers: "
                       f"{now:,.0f} s ({now / 3600:.2f} h)")
     if summary.get("error"):

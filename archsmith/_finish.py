@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from archsmith._run_folder import read_pointer
 from archsmith.errors import ConfigError
+from archsmith.evaluators._base import TrainsFinal
 from archsmith.store import Store
 
 if TYPE_CHECKING:
@@ -36,15 +37,15 @@ def finalize(search: Search, best: TrialRecord, folder: Path, retrain: bool = Tr
         "number": best.number, "arch": best.arch.to_dict(), "hash": best.arch.hash,
         "metrics": best.metrics, "objective": search.objective,
     }
-    fit_final = getattr(search.evaluator, "fit_final", None)
-    model = None
-    if retrain and callable(fit_final):
+    evaluator = search.evaluator
+    model = dataset = None
+    if retrain and isinstance(evaluator, TrainsFinal):
         try:
-            model, info["final"] = fit_final(
+            model, info["final"] = evaluator.fit_final(
                 best.arch, search.config.final_epochs or search.config.epochs)
+            dataset = evaluator.dataset
         except Exception as e:  # keep the search's results whatever happens here
             info["final_error"] = describe_exception(e)
-    dataset = getattr(search.evaluator, "dataset", None) if model is not None else None
     try:
         info["files"] = save_best(folder, search.space, best.arch, info, model=model,
                                   dataset=dataset)

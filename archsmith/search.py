@@ -114,9 +114,10 @@ class Search:
             name = config.executor or ("inline" if config.workers == 1 else "process")
             opts = {"address": config.ray_address} if name == "ray" and config.ray_address else {}
             executor = create_executor(name, workers=config.workers, **opts)
-        check = getattr(executor, "check_evaluator", None)
-        if callable(check):  # e.g. the simulated executor needs a benchmark's time
-            check(self.evaluator)
+        from archsmith.executors import ChecksEvaluator
+
+        if isinstance(executor, ChecksEvaluator):  # e.g. simulated time needs a benchmark
+            executor.check_evaluator(self.evaluator)
         self.executor: Executor = executor
         self._storage_url = storage
         self._store: Store | None = None

@@ -110,9 +110,10 @@ def nb201_path_encoding(space: SearchSpace, arch: Architecture) -> np.ndarray:
 
 def has_path_encoding(space: SearchSpace) -> bool:
     """Whether :func:`path_matrix` has a real path encoding for ``space``."""
+    from archsmith.space._base import PathEncodable
     from archsmith.space._nb201 import NB201Space
 
-    return callable(getattr(space, "path_encoding", None)) or isinstance(space, NB201Space)
+    return isinstance(space, PathEncodable | NB201Space)
 
 
 def path_matrix(space: SearchSpace, archs: Sequence[Architecture]) -> np.ndarray:
@@ -125,9 +126,10 @@ def path_matrix(space: SearchSpace, archs: Sequence[Architecture]) -> np.ndarray
         >>> path_matrix(space, [space.from_indices([1] * 6)])[0, :4].tolist()
         [1.0, 0.0, 0.0, 0.0]
     """
-    fn = getattr(space, "path_encoding", None)
-    if callable(fn):
-        rows = [np.asarray(fn(a), dtype=np.float32) for a in archs]
+    from archsmith.space._base import PathEncodable
+
+    if isinstance(space, PathEncodable):
+        rows = [np.asarray(space.path_encoding(a), dtype=np.float32) for a in archs]
     elif has_path_encoding(space):
         rows = [nb201_path_encoding(space, a) for a in archs]
     else:

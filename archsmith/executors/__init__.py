@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from archsmith._registry import Registry, lazy_factory
 from archsmith.executors._inline import InlineExecutor, TrialTimeout, safe_evaluate
@@ -11,8 +11,17 @@ if TYPE_CHECKING:
     from archsmith.evaluators._base import EvalResult, Evaluator
     from archsmith.space import Architecture
 
-__all__ = ["EXECUTORS", "Executor", "InlineExecutor", "TrialTimeout", "create_executor",
-           "executor_names", "safe_evaluate"]
+__all__ = [
+    "EXECUTORS",
+    "ChecksEvaluator",
+    "Executor",
+    "InlineExecutor",
+    "SimulatedClock",
+    "TrialTimeout",
+    "create_executor",
+    "executor_names",
+    "safe_evaluate",
+]
 
 #: Registry of executors; a factory takes ``workers`` and executor-specific options.
 EXECUTORS: Registry[Executor] = Registry("executor")
@@ -83,3 +92,19 @@ class Executor(Protocol):
     def cancel(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ChecksEvaluator(Protocol):
+    """An executor that can only run some evaluators (the simulated executor needs a
+    benchmark's recorded training time); :class:`~archsmith.search.Search` calls it once."""
+
+    def check_evaluator(self, evaluator: Evaluator) -> Any:
+        """Raises :class:`~archsmith.errors.ConfigError` if ``evaluator`` cannot run here."""
+
+
+@runtime_checkable
+class SimulatedClock(Protocol):
+    """An executor whose trials finish in simulated time; ``now`` is that clock (s)."""
+
+    now: float

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from archsmith.errors import SpaceError
 if TYPE_CHECKING:
     import torch.nn
 
-__all__ = ["ArchGraph", "Architecture", "Decision", "SearchSpace"]
+__all__ = ["ArchGraph", "Architecture", "Decision", "PathEncodable", "SearchSpace"]
 
 Choice = str | int | float | bool | None
 
@@ -86,6 +86,15 @@ def _key(v: Any) -> str:
     if isinstance(v, int | float) and not isinstance(v, bool):
         return repr(float(v))
     return json.dumps(v, sort_keys=True)
+
+
+@runtime_checkable
+class PathEncodable(Protocol):
+    """A space with a path encoding of its own (BANANAS's encoding: one entry per
+    input-to-output path of ops), used by the path-based critics."""
+
+    def path_encoding(self, arch: Architecture) -> np.ndarray:
+        """A fixed-length vector, one entry per possible path."""
 
 
 @dataclass(frozen=True)
