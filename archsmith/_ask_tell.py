@@ -27,6 +27,7 @@ import numpy as np
 
 from archsmith._config import default_direction
 from archsmith.errors import ConfigError
+from archsmith.integrations import decode_state, encode_state
 from archsmith.strategies import TrialRecord, create_strategy
 
 if TYPE_CHECKING:
@@ -121,19 +122,11 @@ class AskTell:
                 lacks the objective.
         """
         number = trial.number if isinstance(trial, Trial) else int(trial)
-        pending = self._running.pop(number, None)
-        if pending is None:
+        if number not in self._running:
             state = "already told" if number in self._finished else "never asked"
             raise ConfigError(f"Trial {number} was {state}; tell each asked trial once.")
-        metrics: dict[str, float] = {}
-        if isinstance(value, dict):
-            if self.objective not in value:
-                self._running[number] = pending
-                raise ConfigError(f"The metrics told for trial {number} lack the objective "
-                                  f"{self.objective!r}: {sorted(value)}.")
-            metrics = {k: float(v) for k, v in value.items()}
-        elif value is not None:
-            metrics = {self.objective: float(value)}
+        metrics = self._metrics(number, value)
+        pending = self._running.pop(number)
         v = metrics.get(self.objective)
         ok = v is not None and math.isfinite(v) and error is None
         score = (v if self.direction == "max" else -v) if ok and v is not None else None
@@ -144,6 +137,23 @@ class AskTell:
         self._finished[number] = rec
         self.strategy.tell([rec])
         return rec
+
+    def _metrics(self, number: int, value: float | dict[str, float] | None
+                 ) -> dict[str, float]:
+        """The told value as a metrics dict; anything not a number is a ConfigError."""
+        raw = value if isinstance(value, dict) else (
+            {} if value is None else {self.objective: value})
+        if isinstance(value, dict) and self.objective not in value:
+            raise ConfigError(f"The metrics told for trial {number} lack the objective "
+                              f"{self.objective!r}: {sorted(value)}.")
+        metrics: dict[str, float] = {}
+        for k, v in raw.items():
+            try:
+                metrics[str(k)] = float(v)
+            except (TypeError, ValueError):
+                raise ConfigError(f"Metric {k!r} told for trial {number} is not a number: "
+                                  f"{v!r}. Tell numbers only.") from None
+        return metrics
 
     # -- reading ----------------------------------------------------------------------
     @property
@@ -161,10 +171,11 @@ class AskTell:
 
     # -- saving -----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """JSON-serialisable state: finished trials, pending ones and the strategy's."""
+        """JSON-serialisable state: finished trials, pending ones and the strategy's
+        (tensors in it are stored base64-encoded, read back with ``weights_only=True``)."""
         return {
             "seed": self.seed, "objective": self.objective, "direction": self.direction,
-            "next": self._next, "strategy": self.strategy.state_dict(),
+            "next": self._next, "strategy": encode_state(self.strategy.state_dict()),
             "finished": [{"number": r.number, "arch": r.arch.to_dict(), "state": r.state,
                           "score": r.score, "metrics": r.metrics} for r in self.trials],
             "running": [{"number": t.number, "arch": t.arch.to_dict()}
@@ -176,7 +187,7 @@ class AskTell:
         """Restores :meth:`state_dict` (on a loop built with the same space and strategy)."""
         self.seed, self._next = int(state["seed"]), int(state["next"])
         self.objective, self.direction = state["objective"], state["direction"]
-        self.strategy.load_state_dict(state["strategy"])
+        self.strategy.load_state_dict(decode_state(state["strategy"]))
         self._finished = {
             d["number"]: TrialRecord(number=d["number"], arch=self.space.from_dict(d["arch"]),
                                      state=d["state"], score=d["score"], metrics=d["metrics"])

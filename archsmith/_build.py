@@ -41,9 +41,10 @@ def build_evaluator(cfg: SearchConfig) -> Evaluator:
 
     if cfg.data and cfg.data.startswith("python:"):
         raise ConfigError(
-            f"This search trained on a Dataset object ({cfg.data[7:]}), which cannot be "
-            "rebuilt from the stored configuration. Resume it from Python with the same "
-            "evaluator: Search.resume(out, evaluator=TrainingEvaluator(dataset, ...))."
+            f"This search trained with a TrainingEvaluator object on {cfg.data[7:]!r} whose "
+            "data (a Dataset object) or settings (seed, data_seed, split fractions) the "
+            "stored configuration cannot rebuild. Resume it from Python with the same "
+            "evaluator: Search.resume(out, evaluator=TrainingEvaluator(...))."
         )
     allowed = {"batch_size", "lr", "weight_decay", "device", "num_threads"}
     unknown = sorted(set(cfg.training) - allowed)
@@ -77,11 +78,20 @@ def record_evaluator(config: SearchConfig, evaluator: Evaluator) -> SearchConfig
 
     data = benchmark = spec = None
     epochs = config.epochs
+    training = config.training
     name = getattr(evaluator, "name", None)
     if isinstance(evaluator, TrainingEvaluator):
-        data = evaluator.data if isinstance(evaluator.data, str) else (
-            f"python:{evaluator.data.name}")
-        epochs = epochs or evaluator.epochs
+        ev = evaluator
+        # the settings build_evaluator() passes on; the rest must be the defaults it uses
+        training = {"batch_size": ev.batch_size, "lr": ev.lr,
+                    "weight_decay": ev.weight_decay, "device": ev.device,
+                    "num_threads": ev.num_threads}
+        rebuildable = (isinstance(ev.data, str) and ev.seed == config.seed
+                       and ev.data_seed == ev.seed and ev.val_fraction == 0.15
+                       and ev.test_fraction == 0.15)
+        name = ev.data if isinstance(ev.data, str) else ev.data.name
+        data = name if rebuildable else f"python:{name}"
+        epochs = epochs or ev.epochs
     elif isinstance(evaluator, UserEvaluator | FunctionEvaluator):
         spec = evaluator.spec
     elif isinstance(name, str) and name in BENCHMARKS and (
@@ -97,4 +107,4 @@ def record_evaluator(config: SearchConfig, evaluator: Evaluator) -> SearchConfig
     if spec is not None and data is None:
         epochs = config.epochs  # only what the user set: no training default
     return dataclasses.replace(config, data=data, benchmark=benchmark, evaluator=spec,
-                               epochs=epochs)
+                               epochs=epochs, training=training)

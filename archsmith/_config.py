@@ -214,7 +214,19 @@ class SearchConfig:
         return data
 
     def fingerprint(self, evaluator_description: dict[str, Any]) -> str:
-        """Identity of the search: everything but the runtime keys, plus the evaluator."""
+        """Identity of the search: everything but the runtime keys, plus the evaluator.
+
+        Of the evaluator's description, what does not change which trials are made is
+        left out, so that searches stored by earlier versions keep their identity: the
+        number of torch threads (a runtime setting) and the dataset's preprocessing
+        record (derived from the data, whose sha256 is part of the description).
+        """
         d = {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_KEYS}
-        payload = json.dumps([d, evaluator_description], sort_keys=True, default=str)
+        desc = dict(evaluator_description)
+        if "num_threads" in desc:
+            desc["num_threads"] = None
+        if isinstance(desc.get("dataset"), dict):
+            desc["dataset"] = {k: v for k, v in desc["dataset"].items()
+                               if k != "preprocessing"}
+        payload = json.dumps([d, desc], sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()

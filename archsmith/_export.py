@@ -161,6 +161,9 @@ def save_best(
             meta["preprocessing"] = dataset.info["preprocessing"]
         meta["data"] = dataset.info
     written = [ARCH_FILE, METRICS_FILE]
+    # files of an earlier best must not stay beside this one's arch.json
+    for stale in (WEIGHTS_FILE, ONNX_FILE, ONNX_ERROR_FILE):
+        (folder / stale).unlink(missing_ok=True)
     (folder / ARCH_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
     if model is not None and dataset is not None:
         torch.save(model.state_dict(), folder / WEIGHTS_FILE)
@@ -209,7 +212,31 @@ def read_meta(path: str | Path) -> tuple[Path, dict[str, Any]]:
         meta = json.loads((folder / ARCH_FILE).read_text())
     except (OSError, ValueError) as e:
         raise ConfigError(f"Could not read {folder / ARCH_FILE}: {e}.") from None
+    _check_meta(folder / ARCH_FILE, meta)
     return folder, meta
+
+
+def _check_meta(path: Path, meta: Any) -> None:
+    """Raises a clear :class:`ConfigError` for an ``arch.json`` of the wrong shape."""
+    problem = None
+    if not isinstance(meta, dict):
+        problem = "it is not a JSON object"
+    elif not isinstance(meta.get("space"), str) or not isinstance(meta.get("decisions"), dict):
+        problem = "it lacks 'space' (a name) or 'decisions' (an object)"
+    elif "input_shape" in meta and not (
+        isinstance(meta["input_shape"], list)
+        and all(isinstance(s, int) and s > 0 for s in meta["input_shape"])
+        and isinstance(meta.get("num_classes"), int)
+    ):
+        problem = "its input_shape or num_classes is malformed"
+    else:
+        prep = preprocessing_of(meta)
+        if prep is not None and not all(k in prep for k in ("scale", "mean", "std")):
+            problem = "its preprocessing lacks scale, mean or std"
+    if problem:
+        raise ConfigError(f"{path} is damaged: {problem}. It is written by archsmith at the "
+                          "end of a search; re-run the search, or `archsmith export OUT "
+                          "--trial N` to write a trial again.")
 
 
 def load(
@@ -292,7 +319,12 @@ def export(path: str | Path, fmt: str = "onnx", space: SearchSpace | None = None
     shape = tuple(meta["input_shape"])
     if fmt == "onnx":
         target = folder / ONNX_FILE
-        _export_onnx(model, shape, target)
+        try:
+            _export_onnx(model, shape, target)
+        except Exception as e:
+            raise ArchsmithError(f"ONNX export failed ({type(e).__name__}: "
+                                 f"{' '.join(str(e).split())[:300]}); try --format "
+                                 "torchscript, or use weights.pt with archsmith.load.") from None
     elif fmt == "torchscript":
         target = folder / "model.torchscript.pt"
         try:

@@ -88,7 +88,7 @@ def _default(key: str) -> str:
 @app.command(epilog=TRAINING_HELP)
 @_user_errors
 def search(
-    space: Annotated[str | None, typer.Option(help=_d("Search space (see `archsmith spaces`).", _default("space")))] = None,
+    space: Annotated[str | None, typer.Option(help=_d("Search space (see `archsmith spaces`).", "cnn, or the benchmark's space"))] = None,
     data: Annotated[str | None, typer.Option(
         help=_d("Dataset name or file (.npz, .csv[:target], image folder).", "digits, unless --benchmark or --evaluator"))] = None,
     benchmark: Annotated[str | None, typer.Option(help="Tabular benchmark, e.g. nb201/cifar10.")] = None,

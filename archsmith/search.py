@@ -296,6 +296,8 @@ class Search:
             raise
         finally:
             executor.close()
+        if self.abort_reason is not None and any(r.complete for r in finished.values()):
+            self.abort_reason = None  # a trial that was running when it stopped completed
         if self.abort_reason is not None:
             store.set_status(sid, "failed")
             return self.summary()
@@ -447,8 +449,8 @@ class Search:
             data["workers"] = workers
         if executor is not None:
             data["executor"] = executor
-        cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
         store.close()
+        cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
         return cls(cfg, out, storage=url, space=space, evaluator=evaluator)
 
 

@@ -272,3 +272,14 @@ def test_critic_eval_on_a_benchmark_with_a_smaller_op_set() -> None:
                          "--test-size", "30", "--seeds", "1", "--critic", "gp", "--json")
     assert code == 0, text
     assert -1.0 <= json.loads(text)["kendall_tau"] <= 1.0
+
+
+@pytest.mark.parametrize("content", ["[]", '{"space": "mlp"}',
+                                     '{"space": "mlp", "decisions": {}, "input_shape": "x"}'])
+def test_a_damaged_arch_json_is_a_clear_error(tmp_path: Path, content: str) -> None:
+    best = tmp_path / "run" / "best"
+    best.mkdir(parents=True)
+    (best / "arch.json").write_text(content)
+    for cmd in (["export", str(tmp_path / "run")], ["predict", str(tmp_path / "run"), "iris"]):
+        code, text = _invoke(*cmd)
+        assert code == 2 and "is damaged" in _flat(text) and "Traceback" not in text

@@ -124,7 +124,7 @@ def critic_eval(
     """
     from scipy.stats import kendalltau, spearmanr
 
-    from archsmith.critic import CRITICS, create_critic, critic_names
+    from archsmith.critic import CRITICS, create_critic
     from archsmith.evaluators import benchmark_space, create_benchmark
 
     if train_size < 2:
@@ -133,7 +133,6 @@ def critic_eval(
         raise ConfigError(f"test_size (--test-size) must be ≥ 2, got {test_size}.")
     if seeds < 1:
         raise ConfigError(f"seeds (--seeds) must be ≥ 1, got {seeds}.")
-    critic_names()  # loads the built-in critics
     CRITICS.get(critic)  # an unknown name fails before any work, listing the valid ones
     space = benchmark_space(create_benchmark(benchmark), space_name)
     config = dict(critic_config or {})

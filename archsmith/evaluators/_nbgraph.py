@@ -35,7 +35,7 @@ import os
 import pickle
 from typing import TYPE_CHECKING, Any
 
-from archsmith.errors import SpaceError, UnknownNameError
+from archsmith.errors import ConfigError, SpaceError, UnknownNameError
 from archsmith.evaluators._base import EvalResult
 from archsmith.evaluators._benchmark import (
     BENCHMARKS,
@@ -72,9 +72,12 @@ def _load_table(dataset: str) -> _Table:
 
 
 def _build_table(dataset: str) -> _Table:
-    from archsmith._lazy import optional_import
 
-    package = optional_import("nas_bench_graph", "nas-bench-graph", "The nbgraph/* benchmarks")
+    try:
+        import nas_bench_graph as package
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise ConfigError("The nbgraph/* benchmarks need the `nas-bench-graph` package; "
+                          "install it with `pip install nas-bench-graph`.") from None
     path = os.path.join(os.path.dirname(package.__file__ or ""), "light", f"{dataset}.bench")
     blob = read_table_file(path, "NAS-Bench-Graph", "nas-bench-graph")
     rows: dict[Any, tuple[float, ...]] = {

@@ -79,11 +79,6 @@ def count_flops(net: torch.nn.Module, input_shape: tuple[int, ...]) -> float:
     return float(counter.get_total_flops())
 
 
-def measure_latency_ms(net: torch.nn.Module, input_shape: tuple[int, ...]) -> float:
-    """Median CPU forward time (milliseconds) of one example, in eval mode, without grad."""
-    return measure_latency(net, input_shape)[0]
-
-
 def measure_latency(net: torch.nn.Module, input_shape: tuple[int, ...]) -> tuple[float, float]:
     """Median and interquartile range (milliseconds) of batch-1 CPU forward passes.
 
