@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from archsmith._config import SearchConfig
+from archsmith._config import DEFAULT_DATA, SearchConfig
 from archsmith.errors import ConfigError
 from archsmith.strategies import create_strategy
 
@@ -51,7 +51,7 @@ def build_evaluator(cfg: SearchConfig) -> Evaluator:
     if unknown:
         raise ConfigError(f"Unknown training setting(s) {unknown}; valid: {sorted(allowed)}.")
     return TrainingEvaluator(
-        data=cfg.data or "digits", epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training
+        data=cfg.data or DEFAULT_DATA, epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training
     )
 
 

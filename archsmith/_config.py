@@ -14,6 +14,9 @@ from archsmith.errors import ConfigError
 
 __all__ = ["MINIMIZE_HINTS", "SearchConfig", "default_direction"]
 
+#: The dataset of a search that names no data, benchmark or evaluator.
+DEFAULT_DATA = "digits"
+
 #: Largest accepted budget (trials) and epochs: beyond these a typo, not a plan.
 MAX_BUDGET = 10_000_000
 MAX_EPOCHS = 100_000
@@ -44,7 +47,9 @@ class SearchConfig:
         space: Registered search-space name (default: the benchmark's space with
             ``benchmark``, else ``"cnn"``).
         space_config: Constructor arguments of the space.
-        data: Dataset name or path, for real training.
+        data: Dataset name or path, for real training (default ``"digits"`` when no
+            benchmark or evaluator is given; an evaluator object handed to
+            :class:`~archsmith.search.Search` replaces it).
         benchmark: Tabular benchmark name (``nb201/cifar10``...).
         evaluator: ``file.py:function`` user evaluator.
         strategy: Registered strategy name.
@@ -104,6 +109,8 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if self.space is None:
             self.space = str(self.benchmark).split("/")[0] if self.benchmark else "cnn"
+        if self.data is None and self.benchmark is None and self.evaluator is None:
+            self.data = DEFAULT_DATA
         self.validate()
 
     def validate(self) -> None:

@@ -145,10 +145,6 @@ def search(
         console.print("[bold]archsmith demo[/]: a CNN search on the digits dataset "
                       "(scikit-learn's 8×8 handwritten digits), regularized evolution, "
                       f"{DEMO['budget']} trials of {DEMO['epochs']} epochs.")
-    if all(settings.get(k) is None for k in ("data", "benchmark", "evaluator")):
-        settings["data"] = "digits"
-    if settings.get("benchmark") and "space" not in settings:
-        settings["space"] = str(settings["benchmark"]).split("/")[0]
     cfg = SearchConfig.from_dict(settings, where="the search settings")
     if out is None:
         src = (cfg.benchmark or cfg.data or Path(str(cfg.evaluator)).stem).replace("/", "-")

@@ -81,8 +81,6 @@ class Search:
     ) -> None:
         self.out = Path(out)
         given = evaluator
-        if given is None and config.source == "data" and not config.data:
-            config = dataclasses.replace(config, data="digits")
         self.evaluator = evaluator if evaluator is not None else build_evaluator(config)
         check_evaluator(self.evaluator)  # the contract, once: a missing method named here
         if space is None and config.benchmark:
