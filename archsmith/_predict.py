@@ -122,7 +122,7 @@ def _dataset_inputs(spec: str, meta: dict[str, Any]) -> Any:
     accuracy of a search on ``digits``.
     """
     from archsmith.evaluators._data import DATASETS, load_dataset
-    from archsmith.evaluators._files import Inputs
+    from archsmith.evaluators._inputs import Inputs
 
     name, _, split = spec.partition(":")
     if name not in DATASETS or (split and split not in _SPLITS):
@@ -184,7 +184,7 @@ def predict(
     import torch
 
     from archsmith._export import load, preprocessing_of, read_meta
-    from archsmith.evaluators._files import read_inputs
+    from archsmith.evaluators._inputs import read_inputs
 
     if not Path(run).exists():
         raise ConfigError(f"Run folder {str(run)!r} does not exist. Give the --out folder of "

@@ -18,7 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from archsmith._cli_view import bench_progress, console, err_console, fail, fmt, run_search
+from archsmith._cli_bench import bench, critic_eval_cmd
+from archsmith._cli_view import console, err_console, fail, fmt, run_search
 from archsmith._predict import predict_command
 from archsmith.errors import ArchsmithError
 
@@ -353,104 +354,8 @@ def export_cmd(
 app.command("predict")(_user_errors(predict_command))
 
 
-def _parse_table(text: str | None, what: str) -> dict[str, Any]:
-    """Parses a JSON object given on the command line."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ArchsmithError(f"{what} must be a JSON object, e.g. '{{\"k\": 1}}': {e}.") from None
-    if not isinstance(value, dict):
-        raise ArchsmithError(f"{what} must be a JSON object, got {text!r}.")
-    return value
-
-
-@app.command()
-@_user_errors
-def bench(
-    benchmark: Annotated[str, typer.Option(help="Tabular benchmark, e.g. nb201/cifar10.")],
-    strategies: Annotated[str, typer.Option(help="Comma-separated strategy names.")],
-    budget: Annotated[int, typer.Option(help="Queries per run.")] = 100,
-    seeds: Annotated[int, typer.Option(help="Seeds per strategy (shared).")] = 20,
-    space: Annotated[str | None, typer.Option(help="Space (default: the benchmark's).")] = None,
-    workers: Annotated[int, typer.Option(help="Parallel processes.")] = 1,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("bench-out"),
-    strategy_configs: Annotated[str | None, typer.Option(
-        help='Per-strategy settings as JSON: {"evolution": {"population_size": 10}}.')] = None,
-    workers_sim: Annotated[int | None, typer.Option(
-        help="Run each search on N simulated asynchronous workers (trials take the "
-        "benchmark's training time) and report best-so-far against simulated time.",
-    )] = None,
-) -> None:
-    """Compare strategies on a tabular benchmark: results.csv, summary.md, curves.png."""
-    from archsmith.report import run_bench
-
-    names = [s.strip() for s in strategies.split(",") if s.strip()]
-    configs = _parse_table(strategy_configs, "--strategy-configs")
-    space_name = space or benchmark.split("/")[0]
-    progress = bench_progress()
-    with progress:
-        task = progress.add_task("bench", total=None)
-
-        def cb(desc: str, done: int, total: int) -> None:
-            progress.update(task, description=desc, completed=done, total=total)
-
-        res = run_bench(space_name, benchmark, names, budget, seeds, out, workers=workers,
-                        strategy_configs=configs, progress=cb, workers_sim=workers_sim)
-    table = Table(title=f"{benchmark}: mean best-so-far ± s.e. over {seeds} seeds")
-    table.add_column("strategy", style="bold")
-    cps = list(next(iter(res["strategies"].values()))["at"])
-    for cp in cps:
-        table.add_column(f"@{cp}", justify="right")
-    for name, st in res["strategies"].items():
-        table.add_row(name, *(_pm(st["at"][cp]) for cp in cps))
-    console.print(table)
-    sim = res.get("simulated")
-    if sim:
-        t = Table(title=f"best-so-far against simulated wall-clock, {sim['workers_sim']} "
-                  "asynchronous workers")
-        t.add_column("strategy", style="bold")
-        first = next(iter(sim["at"].values()))
-        for cp, v in first.items():
-            t.add_column(f"@{cp} ({v['seconds'] / 3600:.2f} h)", justify="right")
-        for name, cps_t in sim["at"].items():
-            t.add_row(name, *(_pm(v) for v in cps_t.values()))
-        console.print(t)
-    console.print(f"wrote {', '.join(str(Path(out) / f) for f in res['files'])}")
-
-
-def _pm(v: dict[str, Any]) -> str:
-    """``mean ± sem`` of a summary cell (``—`` for missing values)."""
-    if v.get("mean") is None:
-        return "—"
-    return f"{v['mean']:.4g}" + (f" ± {v['sem']:.2g}" if v.get("sem") is not None else "")
-
-
-@app.command("critic-eval")
-@_user_errors
-def critic_eval_cmd(
-    benchmark: Annotated[str, typer.Option(help="Tabular benchmark, e.g. nb201/cifar10.")],
-    train_size: Annotated[int, typer.Option(help="Training architectures.")] = 100,
-    test_size: Annotated[int | None, typer.Option(help="Held-out architectures.")] = None,
-    seeds: Annotated[int, typer.Option(help="Seeds to average over.")] = 3,
-    critic: Annotated[str, typer.Option(help="Critic name.")] = "gnn",
-    space: Annotated[str | None, typer.Option(help="Space (default: the benchmark's).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """How well a critic ranks unseen architectures (Kendall τ, Spearman ρ, MAE)."""
-    from archsmith.critic._eval import critic_eval
-
-    res = critic_eval(space or benchmark.split("/")[0], benchmark, train_size, test_size,
-                      seeds=seeds, critic=critic)
-    if as_json:
-        keep = {k: res[k] for k in ("kendall_tau", "spearman", "mae")}
-        sys.stdout.write(json.dumps(keep, indent=2) + "\n")
-        return
-    console.print(f"{critic} on {benchmark}, {train_size} training architectures, "
-                  f"{res.get('test_size')} held out, {seeds} seed(s): "
-                  f"Kendall τ {res['kendall_tau']:.3f}, Spearman ρ {res['spearman']:.3f}, "
-                  f"MAE {res['mae']:.3g} (fit {res.get('fit_seconds', 0):.2f} s)")
+app.command()(_user_errors(bench))
+app.command("critic-eval")(_user_errors(critic_eval_cmd))
 
 
 def _listing(title: str, names: list[str], helps: Callable[[str], str]) -> None:

@@ -289,7 +289,8 @@ def test_read_inputs_reads_images_like_the_loader(
 ) -> None:
     from PIL import Image
 
-    from archsmith.evaluators._files import image_files, read_inputs
+    from archsmith.evaluators._files import image_files
+    from archsmith.evaluators._inputs import read_inputs
 
     root = tmp_path / "imgs"
     rng = np.random.default_rng(0)
@@ -316,7 +317,7 @@ def test_read_inputs_reads_images_like_the_loader(
 
 
 def test_read_inputs_errors(tmp_path: Path) -> None:
-    from archsmith.evaluators._files import read_inputs
+    from archsmith.evaluators._inputs import read_inputs
 
     prep: dict[str, Any] = {"scale": 1.0, "mean": [0.0, 0.0], "std": [1.0, 1.0], "per": "feature",
             "columns": {"features": ["a", "b"], "target": "label"}}
@@ -339,7 +340,7 @@ def test_read_inputs_errors(tmp_path: Path) -> None:
 
 
 def test_path_too_long_is_a_data_error(tmp_path: Path) -> None:
-    from archsmith.evaluators._files import read_inputs
+    from archsmith.evaluators._inputs import read_inputs
 
     spec = str(tmp_path / ("x" * 300 + ".csv"))
     with pytest.raises(DataError, match="Cannot look up"):
