@@ -24,7 +24,8 @@ from archsmith.errors import SpaceError
 if TYPE_CHECKING:
     import torch.nn
 
-__all__ = ["ArchGraph", "Architecture", "Decision", "PathEncodable", "SearchSpace"]
+__all__ = ["ArchGraph", "Architecture", "Decision", "PathEncodable", "SearchSpace",
+           "repeated_decisions"]
 
 Choice = str | int | float | bool | None
 
@@ -86,6 +87,25 @@ def _key(v: Any) -> str:
     if isinstance(v, int | float) and not isinstance(v, bool):
         return repr(float(v))
     return json.dumps(v, sort_keys=True)
+
+
+def repeated_decisions(count: str, max_count: int,
+                       fields: Sequence[tuple[str, Sequence[Choice]]]) -> list[Decision]:
+    """Per-block decisions ``{field}_{k}`` for blocks ``k = 1..max_count``, each active
+    when the decision ``count`` is at least ``k`` (layers of an MLP, stages of a CNN).
+
+    Example:
+        >>> [d.name for d in repeated_decisions("n", 2, [("w", (8, 16))])]
+        ['w_1', 'w_2']
+        >>> repeated_decisions("n", 2, [("w", (8, 16))])[1].active_if
+        (2,)
+    """
+    out: list[Decision] = []
+    for k in range(1, max_count + 1):
+        when = tuple(range(k, max_count + 1))
+        out += [Decision(f"{name}_{k}", tuple(choices), count, when)
+                for name, choices in fields]
+    return out
 
 
 @runtime_checkable

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from archsmith.errors import SpaceError
 from archsmith.space import SPACES
-from archsmith.space._base import ArchGraph, Architecture, Decision, SearchSpace
+from archsmith.space._base import (
+    ArchGraph,
+    Architecture,
+    Decision,
+    SearchSpace,
+    repeated_decisions,
+)
 from archsmith.space._mlp import (
     _bools,
     _check_arch,
@@ -102,20 +108,13 @@ class CNNSpace(SearchSpace):
             object.__setattr__(self, field, value)
 
     def _decisions(self) -> list[Decision]:
-        decs = [
+        return [
             Decision("n_stages", tuple(range(1, self.max_stages + 1))),
             Decision("head", tuple(self.heads)),
+            *repeated_decisions("n_stages", self.max_stages, [
+                ("channels", self.channels), ("kernel", self.kernels), ("pool", self.pools),
+                ("residual", self.residual), ("norm", self.norms)]),
         ]
-        for k in range(1, self.max_stages + 1):
-            when = tuple(range(k, self.max_stages + 1))
-            decs += [
-                Decision(f"channels_{k}", tuple(self.channels), "n_stages", when),
-                Decision(f"kernel_{k}", tuple(self.kernels), "n_stages", when),
-                Decision(f"pool_{k}", tuple(self.pools), "n_stages", when),
-                Decision(f"residual_{k}", tuple(self.residual), "n_stages", when),
-                Decision(f"norm_{k}", tuple(self.norms), "n_stages", when),
-            ]
-        return decs
 
     def compact(self, arch: Architecture) -> str:
         """Stages as ``CHANNELSkKERNEL`` with ``/max``/``/avg`` pooling, ``+r`` residual

@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from archsmith.errors import SpaceError
 from archsmith.space import SPACES
-from archsmith.space._base import ArchGraph, Architecture, Decision, SearchSpace
+from archsmith.space._base import (
+    ArchGraph,
+    Architecture,
+    Decision,
+    SearchSpace,
+    repeated_decisions,
+)
 from archsmith.space._modules import torch_classes
 
 if TYPE_CHECKING:
@@ -187,19 +193,13 @@ class MLPSpace(SearchSpace):
             object.__setattr__(self, k, v)
 
     def _decisions(self) -> list[Decision]:
-        decs = [
+        return [
             Decision("n_layers", tuple(range(1, self.max_layers + 1))),
             Decision("residual", tuple(self.residual)),
+            *repeated_decisions("n_layers", self.max_layers, [
+                ("width", self.widths), ("act", self.activations), ("norm", self.norms),
+                ("dropout", self.dropouts)]),
         ]
-        for k in range(1, self.max_layers + 1):
-            when = tuple(range(k, self.max_layers + 1))
-            decs += [
-                Decision(f"width_{k}", tuple(self.widths), "n_layers", when),
-                Decision(f"act_{k}", tuple(self.activations), "n_layers", when),
-                Decision(f"norm_{k}", tuple(self.norms), "n_layers", when),
-                Decision(f"dropout_{k}", tuple(self.dropouts), "n_layers", when),
-            ]
-        return decs
 
     # -- helpers ------------------------------------------------------------------------
     def compact(self, arch: Architecture) -> str:

@@ -269,17 +269,9 @@ class Reinforce(Strategy):
                 optimizer.load_state_dict(full)
 
     def config(self) -> dict[str, Any]:
-        return {
-            "lr": self.lr,
-            "entropy_coef": self.entropy_coef,
-            "baseline_decay": self.baseline_decay,
-            "reward": self.reward,
-            "hidden": self.hidden,
-            "tanh_c": self.tanh_c,
-            "temperature": self.temperature,
-            "max_tries": self.max_tries,
-            "seed": self.seed,
-        }
+        keys = ("lr", "entropy_coef", "baseline_decay", "reward", "hidden", "tanh_c",
+                "temperature", "max_tries", "seed")
+        return {k: getattr(self, k) for k in keys}
 
 
 STRATEGIES.add(
