@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import hashlib
 import multiprocessing
 import multiprocessing.connection as mpc
 import multiprocessing.util  # registers its exit hook before ours (atexit is LIFO)
@@ -30,12 +29,19 @@ import threading
 import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult
+from archsmith.executors._shipping import (
+    EVALUATOR_CACHE,
+    cache_evaluator,
+    cpu_count,
+    describe_exit,
+    pickle_trial,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -49,77 +55,13 @@ __all__ = ["ProcessExecutor", "cpu_count", "describe_exit"]
 #: Environment variables that size the thread pools of torch and BLAS libraries.
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
-#: Evaluators a worker keeps unpickled (least recently used ones are dropped).
-EVALUATOR_CACHE = 4
 #: Workers that die before they are ready, in a row, before the executor gives up.
 MAX_START_FAILURES = 3
 #: Seconds :meth:`ProcessExecutor.close` waits for idle workers to exit.
 CLOSE_GRACE = 5.0
 
 
-def pickle_trial(
-    evaluator: Evaluator, arch: Architecture, budget: int | None, where: str
-) -> tuple[str, bytes, bytes]:
-    """``(key, evaluator pickle, (arch, budget) pickle)``; ``key`` is the pickle's SHA-1.
-
-    Raises:
-        ConfigError: Either cannot be pickled (the message names ``where`` they go).
-    """
-    try:
-        blob = pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)
-        payload = pickle.dumps((arch, budget), protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as e:
-        raise ConfigError(
-            f"The evaluator or architecture cannot be sent to {where} "
-            f"({type(e).__name__}: {e}); define its class at module level of an "
-            "importable file, or use --executor inline."
-        ) from None
-    return hashlib.sha1(blob).hexdigest(), blob, payload
-
-
-def cache_evaluator(cache: OrderedDict[str, Any], key: str, make: Callable[[], Any]) -> Any:
-    """The cached entry for ``key`` (``make()`` on a miss), keeping the newest
-    :data:`EVALUATOR_CACHE` entries."""
-    if key not in cache:
-        cache[key] = make()
-    cache.move_to_end(key)
-    while len(cache) > EVALUATOR_CACHE:
-        cache.popitem(last=False)
-    return cache[key]
-
-
 _ENV_LOCK = threading.Lock()
-
-
-def cpu_count() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def describe_exit(code: int | None) -> str:
-    """Human-readable cause of a worker's exit code (negative: killed by a signal).
-
-    Example:
-        >>> describe_exit(3)
-        'exit code 3'
-    """
-    if code is None:
-        return "the worker stopped answering"
-    if code >= 0:
-        return f"exit code {code}"
-    try:
-        name = signal.Signals(-code).name
-    except ValueError:
-        name = f"signal {-code}"
-    text = f"exit code {code} / signal {name}"
-    if -code == signal.SIGKILL:
-        text += "; killed from outside, e.g. by the out-of-memory killer"
-    elif -code == signal.SIGSEGV:
-        text += "; a crash in native code"
-    return text
 
 
 # -- the worker process ----------------------------------------------------------------

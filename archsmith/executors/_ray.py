@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult
-from archsmith.executors._process import cache_evaluator, cpu_count, pickle_trial
+from archsmith.executors._shipping import cache_evaluator, cpu_count, pickle_trial
 
 if TYPE_CHECKING:
     from archsmith.evaluators._base import Evaluator
