@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _machine import autogroup, loadavg  # benchmarks/ is on sys.path when run
 
 from archsmith.evaluators import EvalResult, TrainingEvaluator
 from archsmith.executors import InlineExecutor
@@ -116,23 +117,6 @@ def _cpu_seconds() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def loadavg() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "n/a"
-
-
-def autogroup() -> str:
-    """Whether the kernel shares CPU time between sessions rather than processes."""
-    try:
-        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
-            return "on" if f.read().strip() == "1" else "off"
-    except OSError:
-        return "n/a"
 
 
 def main() -> None:
