@@ -29,6 +29,7 @@ from archsmith._config import default_direction
 from archsmith.errors import ConfigError
 from archsmith.integrations import decode_state, encode_state
 from archsmith.strategies import TrialRecord, create_strategy
+from archsmith.strategies._base import best_of
 
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
@@ -164,10 +165,7 @@ class AskTell:
     @property
     def best(self) -> TrialRecord | None:
         """The best complete trial (lowest number among ties), or ``None``."""
-        done = [t for t in self.trials if t.complete]
-        if not done:
-            return None
-        return max(done, key=lambda t: (float(t.score or 0.0), -t.number))
+        return best_of(self.trials)
 
     # -- saving -----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def finalize(search: Search, best: TrialRecord, folder: Path, retrain: bool = Tr
         final metrics (or ``final_error``), the files written (or ``save_error``).
     """
     from archsmith._export import save_best
-    from archsmith.executors._inline import describe_exception
+    from archsmith.errors import describe_exception
 
     info: dict[str, Any] = {
         "number": best.number, "arch": best.arch.to_dict(), "hash": best.arch.hash,

@@ -46,6 +46,7 @@ from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult, check_evaluator
 from archsmith.store import Lease, Store, TrialRow, safe_url, sqlite_url
 from archsmith.strategies import TrialRecord
+from archsmith.strategies._base import best_of
 
 if TYPE_CHECKING:
     from archsmith.evaluators._base import Evaluator
@@ -384,10 +385,7 @@ class Search:
 
     def best(self, history: list[TrialRecord]) -> TrialRecord | None:
         """Best complete trial (lowest number among ties)."""
-        done = [t for t in history if t.complete]
-        if not done:
-            return None
-        return max(done, key=lambda t: (float(t.score or 0.0), -t.number))
+        return best_of(history)
 
     def export_trial(self, number: int) -> dict[str, Any]:
         """Retrains a finished trial like the best and writes it to ``OUT/trial-N/``
@@ -449,7 +447,29 @@ class Search:
             data["executor"] = executor
         store.close()
         cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
+        _check_rebuildable(cfg, out, need_space=space is None, need_evaluator=evaluator is None)
         return cls(cfg, out, storage=url, space=space, evaluator=evaluator)
+
+
+def _check_rebuildable(cfg: SearchConfig, out: Path, need_space: bool,
+                       need_evaluator: bool) -> None:
+    """Names, in one message, every object a resume must be given (space, evaluator)."""
+    from archsmith.space import SPACES
+
+    missing = []
+    if need_space and cfg.space not in SPACES and cfg.space_config.get("rebuild") is not True:
+        missing.append(f"space={cfg.space!r} (a FunctionalSpace whose functions are not "
+                       "importable by reference)")
+    if need_evaluator and any(str(v).startswith("python:") for v in (cfg.data, cfg.evaluator)
+                              if v):
+        what = cfg.evaluator if cfg.evaluator else cfg.data
+        missing.append(f"evaluator=... (a Python object: {str(what)[7:]})")
+    if missing:
+        raise ConfigError(
+            f"The search in {out} was started from Python with objects the stored "
+            f"configuration cannot rebuild; resume it from Python with the same objects: "
+            f"Search.resume({str(out)!r}, {', '.join(missing)})."
+        )
 
 
 class _LeaseLostError(ConfigError):

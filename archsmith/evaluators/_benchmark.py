@@ -291,13 +291,13 @@ def benchmark_space(
         ConfigError: ``space_config`` does not fit the space.
         UnknownNameError: the space name is unknown.
     """
+    from archsmith.evaluators._base import TabularBenchmark
     from archsmith.space import create_space
 
-    default_space = getattr(evaluator, "default_space", None)
-    if not space_config and callable(default_space):
-        candidate = default_space()
+    if not space_config and isinstance(evaluator, TabularBenchmark):
+        candidate = evaluator.default_space()
         if candidate is not None and space_name in (None, candidate.name):
-            return candidate  # type: ignore[no-any-return]
+            return candidate
     if space_name is None:
         raise ConfigError("Name the search space (--space); see `archsmith spaces`.")
     try:

@@ -154,9 +154,9 @@ class FunctionEvaluator:
         except (Exception, SystemExit) as e:
             if type(e).__name__ == "TrialTimeout":  # the driver's time limit, not the user's
                 raise
-            text = " ".join(str(e).split())
-            return EvalResult.failure(f"{type(e).__name__}: {text}",
-                                      cost=time.perf_counter() - start)
+            from archsmith.errors import describe_exception
+
+            return EvalResult.failure(describe_exception(e), cost=time.perf_counter() - start)
         return check_metrics(result, self.function, self.objective,
                              time.perf_counter() - start)
 

@@ -69,7 +69,10 @@ class SimulatedExecutor:
     @staticmethod
     def check_evaluator(evaluator: Evaluator) -> str:
         """The metric holding ``evaluator``'s simulated time; raises if it has none."""
-        metric = getattr(evaluator, "simulated_time_metric", None)
+        from archsmith.evaluators._base import TabularBenchmark
+
+        metric = evaluator.simulated_time_metric if isinstance(
+            evaluator, TabularBenchmark) else None
         if not isinstance(metric, str):
             name = getattr(evaluator, "name", type(evaluator).__name__)
             raise ConfigError(

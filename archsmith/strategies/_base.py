@@ -38,6 +38,19 @@ class TrialRecord:
         return self.state == "complete" and self.score is not None
 
 
+def best_of(history: Sequence[TrialRecord]) -> TrialRecord | None:
+    """The best complete trial (highest score, the lowest number among ties), or ``None``.
+
+    Example:
+        >>> best_of([]) is None
+        True
+    """
+    done = [t for t in history if t.complete]
+    if not done:
+        return None
+    return max(done, key=lambda t: (float(t.score or 0.0), -t.number))
+
+
 class Strategy:
     """Base class of ask/tell search strategies.
 
