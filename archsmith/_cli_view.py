@@ -128,6 +128,10 @@ def run_search(search: Any) -> None:
     finally:
         signal.signal(signal.SIGTERM, old)
     print_summary(summary, time.perf_counter() - t0)
+    if summary.get("time_budget_reached"):
+        console.print(f"time budget of {search.config.time_budget:g} s reached; "
+                      f"`archsmith resume {search.out}` continues towards "
+                      f"{search.config.budget} trials")
     if search.executor.name == "simulated":
         from archsmith.executors import SimulatedClock
 

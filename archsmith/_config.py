@@ -70,6 +70,9 @@ class SearchConfig:
             for one worker, ``process`` for more).
         max_retries: Times a failed trial is re-run before its failure is final.
         ray_address: Address of an existing Ray cluster (``ray`` executor).
+        time_budget: Seconds after which no new trial is started (running ones finish,
+            then the best is retrained and exported as at the end of the budget);
+            counted from the start of each run, so a resume gets the same time again.
         fail_fast: Stop the search when its first ``fail_fast`` trials all fail with the
             same error and none has completed (0: never stop early).
 
@@ -101,10 +104,11 @@ class SearchConfig:
     max_retries: int = 0
     ray_address: str | None = None
     fail_fast: int = 3
+    time_budget: float | None = None
 
     #: Keys that do not change which trials a search makes (may differ on resume).
     RUNTIME_KEYS = ("budget", "trial_timeout", "export", "final_epochs", "workers", "executor",
-                    "max_retries", "ray_address", "fail_fast")
+                    "max_retries", "ray_address", "fail_fast", "time_budget")
 
     def __post_init__(self) -> None:
         if self.space is None:
@@ -154,6 +158,11 @@ class SearchConfig:
             raise ConfigError(
                 f"trial_timeout must be a positive, finite number of seconds, got {t!r}."
             )
+        tb = self.time_budget
+        if tb is not None and (isinstance(tb, bool) or not isinstance(tb, int | float)
+                               or not 0 < tb < 10**9):
+            raise ConfigError(
+                f"time_budget must be a positive, finite number of seconds, got {tb!r}.")
         if self.direction not in (None, "max", "min"):
             raise ConfigError(f"direction must be 'max' or 'min', got {self.direction!r}.")
         if not isinstance(self.export, bool):

@@ -117,6 +117,9 @@ def search(
     device: Annotated[str | None, typer.Option(
         help=_d("auto, cpu, cuda or cuda:N (training.device).", "auto"))] = None,
     max_retries: Annotated[int | None, typer.Option(help=_d("Re-runs of a failed trial.", _default("max_retries")))] = None,
+    time_budget: Annotated[float | None, typer.Option(help=_d(
+        "Seconds after which no new trial starts (then the best is exported).",
+        "none"))] = None,
     fail_fast: Annotated[int | None, typer.Option(
         help=_d("Stop when the first N trials all fail with the same error (0: never).", _default("fail_fast")))] = None,
     ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster.")] = None,
@@ -131,7 +134,7 @@ def search(
         "objective": objective, "direction": direction, "trial_timeout": trial_timeout,
         "name": name, "final_epochs": final_epochs, "export": export, "workers": workers,
         "executor": executor, "max_retries": max_retries, "ray_address": ray_address,
-        "fail_fast": fail_fast,
+        "fail_fast": fail_fast, "time_budget": time_budget,
     }
     training = {"num_threads": threads, "device": device}
     settings: dict[str, Any] = SearchConfig.from_toml(config) if config else {}
@@ -171,11 +174,14 @@ def resume(
     workers: Annotated[int | None, typer.Option(help="Trials evaluated at once.")] = None,
     executor: Annotated[str | None, typer.Option(
         help="inline, process, ray or simulated (tabular benchmarks, simulated time).")] = None,
+    time_budget: Annotated[float | None, typer.Option(
+        help="Seconds after which no new trial starts in this run.")] = None,
 ) -> None:
     """Continue a stopped or killed search to its budget."""
     from archsmith.search import Search
 
-    s = Search.resume(out, budget=budget, storage=storage, workers=workers, executor=executor)
+    s = Search.resume(out, budget=budget, storage=storage, workers=workers, executor=executor,
+                      time_budget=time_budget)
     console.print(f"resuming {out}")
     run_search(s)
 

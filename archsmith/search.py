@@ -244,11 +244,18 @@ class Search:
         running: dict[int, TrialRecord] = {}
         attempts: dict[int, int] = {}
         t_start = time.perf_counter()
+        deadline = None if cfg.time_budget is None else t_start + cfg.time_budget
+        self.time_budget_reached = False
+
+        def asking() -> bool:  # new trials are started until the budgets are spent
+            if deadline is not None and time.perf_counter() >= deadline:
+                self.time_budget_reached = True
+            return bool(free) and not self.stop_requested and not self.time_budget_reached
         self._emit(progress, "start", done=len(finished), rerun=rerun,
                    history=list(finished.values()))
         executor = self.executor
         try:
-            while (free and not self.stop_requested) or running:
+            while asking() or running:
                 if lease is not None and lease.lost:
                     raise _LeaseLostError(
                         f"Search {cfg.name!r} was taken over by another driver while this "
@@ -256,7 +263,7 @@ class Search:
                         f"process suspended for over {lease.stale_after:.0f} s). This "
                         "driver stopped; its finished trials are stored."
                     )
-                while free and not self.stop_requested and len(running) < executor.workers:
+                while len(running) < executor.workers and asking():
                     number = free.pop(0)
                     history = [finished[n] for n in sorted(finished)] + list(running.values())
                     rng = np.random.default_rng([cfg.seed, number])
@@ -300,7 +307,7 @@ class Search:
         if self.abort_reason is not None:
             store.set_status(sid, "failed")
             return self.summary()
-        if len(finished) < cfg.budget:
+        if len(finished) < cfg.budget and not self.time_budget_reached:
             store.set_status(sid, "stopped")
             return self.summary()
         if not any(r.complete for r in finished.values()):
@@ -414,6 +421,7 @@ class Search:
             "best": row.best if row else None,
             "status": row.status if row else None,
             "error": getattr(self, "abort_reason", None),
+            "time_budget_reached": getattr(self, "time_budget_reached", False),
         }
 
     @classmethod
@@ -421,6 +429,7 @@ class Search:
         cls, out: str | Path, *, budget: int | None = None, storage: str | None = None,
         space: SearchSpace | None = None, evaluator: Evaluator | None = None,
         name: str | None = None, workers: int | None = None, executor: str | None = None,
+        time_budget: float | None = None,
     ) -> Search:
         """Re-creates the search stored in ``out`` (optionally with a larger budget)."""
         out = Path(out)
@@ -445,6 +454,7 @@ class Search:
             data["workers"] = workers
         if executor is not None:
             data["executor"] = executor
+        data["time_budget"] = time_budget  # a time budget is per run, never inherited
         store.close()
         cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
         _check_rebuildable(cfg, out, need_space=space is None, need_evaluator=evaluator is None)

@@ -283,3 +283,25 @@ def test_a_damaged_arch_json_is_a_clear_error(tmp_path: Path, content: str) -> N
     for cmd in (["export", str(tmp_path / "run")], ["predict", str(tmp_path / "run"), "iris"]):
         code, text = _invoke(*cmd)
         assert code == 2 and "is damaged" in _flat(text) and "Traceback" not in text
+
+
+def test_time_budget_stops_starting_trials_and_exports_the_best(tmp_path: Path) -> None:
+    ev = _evaluator(tmp_path, "time.sleep(0.1)\n    return {'val_acc': float(len(str(arch)) % 97)}")
+    out = tmp_path / "o"
+    code, text = _invoke("search", "--space", "mlp", "--evaluator", ev, "--budget", "200",
+                         "--time-budget", "1", "--out", str(out))
+    assert code == 0, text
+    assert "time budget of 1 s reached" in _flat(text)
+    data = json.loads(_invoke("show", str(out), "--json")[1])
+    n = len(data["trials"])
+    assert 3 <= n < 30 and data["config"]["status"] == "finished" and data["best"]
+    code, text = _invoke("resume", str(out), "--time-budget", "0.5")
+    assert code == 0, text
+    assert len(json.loads(_invoke("show", str(out), "--json")[1])["trials"]) > n
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "inf", "nan"])
+def test_bad_time_budget_is_a_clear_error(tmp_path: Path, value: str) -> None:
+    code, text = _invoke("search", "--space", "mlp", "--evaluator", _evaluator(tmp_path),
+                         "--time-budget", value, "--out", str(tmp_path / "o"))
+    assert code == 2 and "time_budget must be a positive" in _flat(text)
