@@ -257,7 +257,7 @@ def test_threads_and_device_flags_reach_the_training_settings(tmp_path: Path) ->
 def test_latency_is_a_median_with_its_spread() -> None:
     import torch
 
-    from archsmith.evaluators._training import LATENCY_RUNS, measure_latency
+    from archsmith.evaluators._costs import LATENCY_RUNS, measure_latency
 
     net = torch.nn.Sequential(torch.nn.Linear(40, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
     median, iqr = measure_latency(net, (40,))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import math
-import statistics
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from archsmith._threads import torch_threads
 from archsmith.errors import ConfigError, describe_exception
 from archsmith.evaluators._base import EvalResult
+from archsmith.evaluators._costs import count_flops, count_params, measure_latency
 from archsmith.evaluators._data import Dataset, load_dataset
 
 if TYPE_CHECKING:
@@ -26,15 +26,6 @@ __all__ = ["TrainingEvaluator", "derive_seeds"]
 
 #: Batch size of validation/test passes (inference only).
 EVAL_BATCH = 1024
-#: Untimed batch-size-1 forward passes before latency is timed (caches, allocator, JIT).
-LATENCY_WARMUP = 5
-#: Timed batch-size-1 forward passes for ``latency_ms``: at least the first number, and
-#: more (up to the second) while the time allows.
-LATENCY_RUNS = (20, 200)
-#: Stop timing latency after this many seconds (once the minimum number of runs is done).
-LATENCY_MAX_SECONDS = 0.3
-
-
 class TrainingFailed(Exception):
     """Internal: training of one architecture failed (becomes a failed :class:`EvalResult`)."""
 
@@ -52,67 +43,6 @@ def derive_seeds(seed: int, arch_hash: str, n: int = 2) -> list[int]:
     digest = hashlib.sha256(arch_hash.encode()).digest()
     words = [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
     return [int(s) for s in np.random.SeedSequence([seed, *words]).generate_state(n)]
-
-
-def count_params(net: torch.nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in net.parameters() if p.requires_grad)
-
-
-def count_flops(net: torch.nn.Module, input_shape: tuple[int, ...]) -> float:
-    """Forward FLOPs of one example as counted by ``FlopCounterMode``.
-
-    A multiply-add counts as two FLOPs; only matrix products and convolutions are
-    counted (element-wise operations are not).
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    device = next((p.device for p in net.parameters()), torch.device("cpu"))
-    x = torch.zeros((1, *input_shape), device=device)
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            net(x)
-    finally:
-        net.train(was_training)
-    return float(counter.get_total_flops())
-
-
-def measure_latency(net: torch.nn.Module, input_shape: tuple[int, ...]) -> tuple[float, float]:
-    """Median and interquartile range (milliseconds) of batch-1 CPU forward passes.
-
-    :data:`LATENCY_WARMUP` untimed passes, then at least ``LATENCY_RUNS[0]`` timed ones
-    (more, up to ``LATENCY_RUNS[1]``, within :data:`LATENCY_MAX_SECONDS`). The median
-    ignores the outliers a busy machine adds (a descheduled pass can take 100x longer);
-    the interquartile range says how steady the measurement was.
-
-    Example:
-        >>> net = torch.nn.Linear(4, 2)
-        >>> median, iqr = measure_latency(net, (4,))
-        >>> 0 < median < 100 and iqr >= 0
-        True
-    """
-    on_cpu = all(p.device.type == "cpu" for p in net.parameters())
-    model = net if on_cpu else copy.deepcopy(net).cpu()
-    was_training = model.training
-    model.eval()
-    x = torch.zeros((1, *input_shape))
-    times: list[float] = []
-    low, high = LATENCY_RUNS
-    try:
-        with torch.no_grad():
-            for _ in range(LATENCY_WARMUP):
-                model(x)
-            deadline = time.perf_counter() + LATENCY_MAX_SECONDS
-            while len(times) < high and (len(times) < low or time.perf_counter() < deadline):
-                t0 = time.perf_counter()
-                model(x)
-                times.append(time.perf_counter() - t0)
-    finally:
-        model.train(was_training)
-    q1, q2, q3 = statistics.quantiles(times, n=4)
-    return q2 * 1000.0, (q3 - q1) * 1000.0
 
 
 class TrainingEvaluator:
@@ -277,8 +207,13 @@ class TrainingEvaluator:
         X: torch.Tensor,
         y: torch.Tensor,
         val: tuple[torch.Tensor, torch.Tensor] | None,
+        resume: dict[str, Any] | None = None,
+        final: dict[str, Any] | None = None,
     ) -> tuple[torch.nn.Module, list[dict[str, float]], float]:
         """Builds and trains ``arch``; returns (network, curve, training seconds).
+
+        With ``resume`` (a checkpoint's state) training goes on from the epoch it reached;
+        ``final``, when given, receives the state at the end (for a checkpoint).
 
         Only the optimisation steps are timed (not building, validation or testing).
         Must run inside :meth:`_rng_context`.
@@ -321,7 +256,15 @@ class TrainingEvaluator:
             raise TrainingFailed("the network has no trainable parameters")
         try:
             opt = self._optimizer(params)
-            for epoch in range(1, epochs + 1):
+            first = 1
+            if resume is not None:  # go on exactly where the checkpoint stopped
+                net.load_state_dict(resume["net"])
+                opt.load_state_dict(resume["opt"])
+                gen.set_state(resume["gen"])
+                torch.set_rng_state(resume["rng"])
+                curve, seconds = list(resume["curve"]), float(resume["seconds"])
+                first = epoch = int(resume["epoch"]) + 1
+            for epoch in range(first, epochs + 1):
                 t0 = time.perf_counter()
                 net.train()
                 perm = torch.randperm(n, generator=gen).to(self._torch_device)
@@ -353,6 +296,10 @@ class TrainingEvaluator:
                 f"training failed at epoch {epoch}: {describe_exception(e)}"
             ) from e
         net.eval()
+        if final is not None:
+            final.update(net=net.state_dict(), opt=opt.state_dict(), gen=gen.get_state(),
+                         rng=torch.get_rng_state(), curve=curve, seconds=seconds,
+                         epoch=max(epochs, int(resume["epoch"]) if resume else 0))
         return net, curve, seconds
 
     def _optimizer(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
@@ -392,8 +339,14 @@ class TrainingEvaluator:
         }
 
     # -- public API ---------------------------------------------------------------------
-    def evaluate(self, arch: Architecture, budget: int | None = None) -> EvalResult:
+    def evaluate(self, arch: Architecture, budget: int | None = None, *,
+                 checkpoint: str | Path | None = None) -> EvalResult:
         """Trains ``arch`` for ``budget`` epochs (default ``epochs``) and scores it.
+
+        With ``checkpoint`` (a file path), training continues from the checkpoint there
+        when it holds fewer epochs of the same architecture and settings (a promoted
+        trial costs only its new epochs, and ends with the weights of an uninterrupted
+        run), and the state reached is saved there afterwards.
 
         Returns:
             An :class:`EvalResult` with metrics ``val_acc``, ``val_loss`` (accuracy in
@@ -408,14 +361,31 @@ class TrainingEvaluator:
         start = time.perf_counter()
         val = self._data("val")
         X, y = self._data("train")
+        key: str | None = None
+        resume: dict[str, Any] | None = None
+        final: dict[str, Any] | None = None
+        if checkpoint is not None:
+            from archsmith.evaluators._checkpoint import checkpoint_key, load_checkpoint
+
+            key = checkpoint_key(self.describe(), arch.hash)
+            resume = load_checkpoint(checkpoint, key)
+            if resume is not None and int(resume["epoch"]) > epochs:
+                resume = None  # a checkpoint past this budget cannot be rewound
+            final = {}
         try:
             with torch_threads(self.num_threads), self._rng_context():
-                net, curve, seconds = self._train(arch, epochs, X, y, val)
+                net, curve, seconds = self._train(arch, epochs, X, y, val, resume, final)
                 # the test split is not scored here: only the final best is (fit_final),
                 # so nobody picks a network by its test accuracy
                 metrics = {"val_acc": curve[-1]["val_acc"], "val_loss": curve[-1]["val_loss"],
                            **self._cost_metrics(net),
                            "train_seconds": seconds, "epochs": float(epochs)}
+                if resume is not None:
+                    metrics["resumed_from_epoch"] = float(resume["epoch"])
+            if checkpoint is not None and key is not None and final:
+                from archsmith.evaluators._checkpoint import save_checkpoint
+
+                save_checkpoint(checkpoint, key, final)
         except TrainingFailed as e:
             return EvalResult.failure(str(e), cost=time.perf_counter() - start)
         except Exception as e:  # scoring or cost metrics of an odd network
