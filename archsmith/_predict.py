@@ -234,7 +234,7 @@ def predict_command(
     if out is not None:
         result.to_csv(out)
         console.print(f"wrote {len(result.ids)} predictions to {out}")
-    else:
+    elif show > 0:
         labelled = result.labels is not None
         table = Table(title=f"predictions for {result.source}")
         for col in ("input", "prediction", "confidence", *(("label", "") if labelled else ())):
