@@ -20,7 +20,7 @@ __all__ = [
     "DEFAULT_DB",
     "POINTER_FILE",
     "POINTER_VERSION",
-    "other_search_error",
+    "check_pointer_matches",
     "pointer_storage",
     "read_pointer",
     "write_atomic",
@@ -110,8 +110,17 @@ def pointer_storage(out: Path, url: str) -> str:
         return sqlite_url(path)
 
 
-def other_search_error(out: Path, url: str, name: str) -> ConfigError:
-    return ConfigError(
+def check_pointer_matches(out: Path, url: str, meta: dict[str, Any], name: str,
+                          fingerprint: str) -> None:
+    """Refuses a folder whose pointer was made for another search than the one stored
+    under its name (pointers without a fingerprint, from before version 2, pass).
+
+    Raises:
+        ConfigError: the fingerprints differ; nothing was read or written.
+    """
+    if meta.get("fingerprint") in (None, fingerprint):
+        return
+    raise ConfigError(
         f"{out}/{POINTER_FILE} names search {name!r} in {safe_url(url)}, but the search "
         "stored there under that name is a different one (its fingerprint differs from the "
         "one this folder was made for). Nothing was read or written. Pass the right "

@@ -194,16 +194,15 @@ def _load_stored(
     ``out`` is a search's output folder or a storage URL (then ``name`` picks the search;
     with one search stored it is taken).
     """
-    from archsmith._run_folder import other_search_error, read_pointer
+    from archsmith._run_folder import check_pointer_matches, read_pointer
     from archsmith.store import Store, live_driver
 
-    expected = None
+    meta: dict[str, Any] | None = None
     if "://" in out:
         url, wanted = out, name
     else:
         meta = read_pointer(Path(out))
         url, wanted = meta["storage"], name or meta["name"]
-        expected = meta.get("fingerprint") if name is None else None
     store = Store(url)
     try:
         searches = store.searches()
@@ -215,8 +214,8 @@ def _load_stored(
         if row is None:
             names = ", ".join(s.name for s in searches) or "(none)"
             raise ArchsmithError(f"No search named {wanted!r} in {url}; stored: {names}.")
-        if expected is not None and row.fingerprint != expected:
-            raise other_search_error(Path(out), url, row.name)
+        if meta is not None and name is None:
+            check_pointer_matches(Path(out), url, meta, row.name, row.fingerprint)
         trials = [t.to_dict() for t in store.trials(row.id)]
         driver = live_driver(store, row.id) if row.status == "running" else None
         counts = {s.name: len(store.trials(s.id)) for s in searches} if len(searches) > 1 else {}

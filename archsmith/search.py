@@ -37,7 +37,7 @@ from archsmith._run_folder import (
     DEFAULT_DB,
     POINTER_FILE,
     POINTER_VERSION,
-    other_search_error,
+    check_pointer_matches,
     pointer_storage,
     read_pointer,
     write_atomic,
@@ -139,10 +139,8 @@ class Search:
         fp = self.config.fingerprint(self.evaluator.describe())
         row = store.get_search(self.config.name)
         try:
-            if row is not None and meta is not None and meta.get("fingerprint") not in (
-                None, row.fingerprint
-            ) and url == meta["storage"]:
-                raise other_search_error(self.out, url, self.config.name)
+            if row is not None and meta is not None and url == meta["storage"]:
+                check_pointer_matches(self.out, url, meta, row.name, row.fingerprint)
         except ConfigError:
             store.close()
             raise
@@ -441,9 +439,8 @@ class Search:
             if row is None:
                 raise ConfigError(f"{out} points to {safe_url(url)}, which holds no search "
                                   f"{name or meta['name']!r}.")
-            if (storage is None and name is None
-                    and meta.get("fingerprint") not in (None, row.fingerprint)):
-                raise other_search_error(out, url, row.name)
+            if storage is None and name is None:
+                check_pointer_matches(out, url, meta, row.name, row.fingerprint)
         except BaseException:
             store.close()
             raise
