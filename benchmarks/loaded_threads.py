@@ -237,20 +237,13 @@ def proposals(space_name: str, seed: int, n: int) -> list[Any]:
     import numpy as np
 
     from archsmith.space import create_space
+    from archsmith.strategies._bananas import random_fill
 
     space = create_space(space_name)
     seen: set[str] = set()
-    out = []
-    for number in range(n):
-        rng = np.random.default_rng([seed, number])
-        arch = space.sample(rng)
-        for _retry in range(20):
-            if arch.hash not in seen:
-                break
-            arch = space.sample(rng)
-        seen.add(arch.hash)
-        out.append(arch)
-    return out
+    # one generator per trial number, as the search driver seeds its proposals
+    return [random_fill(space, seen, 1, np.random.default_rng([seed, number]))[0]
+            for number in range(n)]
 
 
 def train_child(spec: dict[str, Any]) -> None:
