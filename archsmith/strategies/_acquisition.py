@@ -7,7 +7,9 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["expected_improvement"]
+from archsmith.errors import ConfigError
+
+__all__ = ["check_critic_and_acquisition", "expected_improvement"]
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
@@ -26,3 +28,48 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
     pdf = np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
     ei = gap * cdf + std * pdf
     return np.asarray(np.where(std > 0, np.maximum(ei, 0.0), np.maximum(gap, 0.0)))
+
+
+#: What each acquisition name means, for error messages.
+_ACQUISITION_NAMES = {
+    "ei": "expected improvement",
+    "ucb": "upper confidence bound",
+    "ts": "Thompson sampling",
+}
+
+
+def check_critic_and_acquisition(
+    strategy: str, critic: str, acquisition: str, allowed: tuple[str, ...]
+) -> str:
+    """Validates a critic-guided strategy's ``critic`` and ``acquisition`` arguments.
+
+    Args:
+        strategy: The strategy's registered name, used in the messages.
+        critic: A critic name (see :func:`archsmith.critic.critic_names`).
+        acquisition: An acquisition name; ``"its"`` (BANANAS's spelling) means ``"ts"``.
+        allowed: The acquisitions the strategy implements.
+
+    Returns:
+        The acquisition's canonical name.
+
+    Raises:
+        ConfigError: Naming the field and the valid values.
+
+    Example:
+        >>> check_critic_and_acquisition("gc", "gnn", "its", ("ei", "ts"))
+        'ts'
+    """
+    from archsmith.critic import critic_names
+
+    if critic not in critic_names():
+        raise ConfigError(
+            f"{strategy}: unknown critic {critic!r}; valid critics: {critic_names()}."
+        )
+    canonical = "ts" if acquisition == "its" else acquisition
+    if canonical not in allowed:
+        meanings = ", ".join(f"{a!r} ({_ACQUISITION_NAMES.get(a, a)})" for a in allowed)
+        raise ConfigError(
+            f"{strategy}: acquisition must be one of {meanings}; got {acquisition!r}."
+        )
+    return canonical
+

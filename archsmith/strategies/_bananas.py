@@ -20,6 +20,7 @@ import numpy as np
 
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
+from archsmith.strategies._acquisition import check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
 
 if TYPE_CHECKING:
@@ -180,19 +181,8 @@ class Bananas(Strategy):
         max_edits: int = 2,
         num_random: int = 20,
     ) -> None:
-        from archsmith.critic import critic_names
-
         super().__init__(space)
-        acquisition = "ts" if acquisition == "its" else acquisition
-        if acquisition not in ("ts", "ucb"):
-            raise ConfigError(
-                f"bananas: acquisition must be 'ts' (Thompson sampling) or 'ucb', got "
-                f"{acquisition!r}."
-            )
-        if critic not in critic_names():
-            raise ConfigError(
-                f"bananas: unknown critic {critic!r}; valid critics: {critic_names()}."
-            )
+        acquisition = check_critic_and_acquisition("bananas", critic, acquisition, ("ts", "ucb"))
         _check_counts("bananas", num_init=num_init, num_parents=num_parents,
                       mutations=mutations, max_edits=max_edits, num_random=num_random)
         self.critic = critic

@@ -41,7 +41,10 @@ import torch
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
-from archsmith.strategies._acquisition import expected_improvement
+from archsmith.strategies._acquisition import (
+    check_critic_and_acquisition,
+    expected_improvement,
+)
 from archsmith.strategies._base import Strategy, TrialRecord
 from archsmith.strategies._gc_generator import Generator, local_noise, normal_rewards
 
@@ -156,17 +159,10 @@ class GeneratorCritic(Strategy):
         full_refit_growth: float = 0.25,
         seed: int | None = None,
     ) -> None:
-        from archsmith.critic import create_critic, critic_names
+        from archsmith.critic import create_critic
 
         super().__init__(space)
-        if critic not in critic_names():
-            raise ConfigError(f"gc: unknown critic {critic!r}; valid critics: {critic_names()}.")
-        acquisition = "ts" if acquisition == "its" else acquisition  # BANANAS's name
-        if acquisition not in _ACQUISITIONS:
-            raise ConfigError(
-                f"gc: acquisition must be one of {list(_ACQUISITIONS)} (expected improvement, "
-                f"upper confidence bound, Thompson sampling), got {acquisition!r}."
-            )
+        acquisition = check_critic_and_acquisition("gc", critic, acquisition, _ACQUISITIONS)
         counts = {"num_init": (num_init, 1), "round_size": (round_size, 1),
                   "policy_samples": (policy_samples, 0), "num_parents": (num_parents, 0),
                   "neighbourhood": (neighbourhood, 0), "mutations": (mutations, 0),
