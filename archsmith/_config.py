@@ -75,6 +75,18 @@ class SearchConfig:
             counted from the start of each run, so a resume gets the same time again.
         fail_fast: Stop the search when its first ``fail_fast`` trials all fail with the
             same error and none has completed (0: never stop early).
+        scheduler: Multi-fidelity scheduler (``sh``, ``hyperband``, ``asha``, ``median``;
+            ``None``: every trial trains ``epochs``). With a scheduler, ``budget`` counts
+            full trainings (``budget × epochs`` epochs across all rungs) and ``epochs`` is
+            the top rung.
+        min_epochs: Budget of the lowest rung (with a scheduler).
+        eta: Reduction factor of the scheduler (each rung keeps ``1/eta`` of its trials).
+        rung_targets: What strategies learn from a trial stopped below the top rung:
+            ``"calibrated"`` (its score at its last rung, shifted by the mean gain of the
+            promoted trials between that rung and the top) or ``"top"`` (nothing: only
+            fully trained trials count).
+        checkpoint_mb: Most disk space (MB) the checkpoints of paused trials may take;
+            beyond it the least promising are deleted (they restart if promoted).
 
     Example:
         >>> cfg = SearchConfig.from_dict({"space": "mlp", "data": "digits", "budget": 3})
@@ -105,10 +117,18 @@ class SearchConfig:
     ray_address: str | None = None
     fail_fast: int = 3
     time_budget: float | None = None
+    scheduler: str | None = None
+    min_epochs: int = 1
+    eta: int = 3
+    rung_targets: str = "calibrated"
+    checkpoint_mb: float = 2048.0
 
     #: Keys that do not change which trials a search makes (may differ on resume).
     RUNTIME_KEYS = ("budget", "trial_timeout", "export", "final_epochs", "workers", "executor",
-                    "max_retries", "ray_address", "fail_fast", "time_budget")
+                    "max_retries", "ray_address", "fail_fast", "time_budget", "checkpoint_mb")
+    #: Keys a search without a scheduler leaves out of its fingerprint (so searches
+    #: stored before schedulers existed keep their identity).
+    SCHEDULER_KEYS = ("scheduler", "min_epochs", "eta", "rung_targets")
 
     def __post_init__(self) -> None:
         if self.space is None:
@@ -120,7 +140,7 @@ class SearchConfig:
     def validate(self) -> None:
         """Checks types and ranges; raises :class:`ConfigError` naming the field."""
         for key in ("space", "data", "benchmark", "evaluator", "strategy", "objective",
-                    "direction", "executor", "ray_address", "name"):
+                    "direction", "executor", "ray_address", "name", "scheduler"):
             v = getattr(self, key)
             optional = key not in ("space", "strategy", "name")
             if (v is None and optional) or (isinstance(v, str) and v.strip()):
@@ -163,6 +183,17 @@ class SearchConfig:
                                or not 0 < tb < 10**9):
             raise ConfigError(
                 f"time_budget must be a positive, finite number of seconds, got {tb!r}.")
+        for key in ("min_epochs", "eta"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_EPOCHS:
+                raise ConfigError(f"{key} must be a positive integer, got {v!r}.")
+        if self.rung_targets not in ("calibrated", "top"):
+            raise ConfigError(f"rung_targets must be 'calibrated' or 'top', got "
+                              f"{self.rung_targets!r}.")
+        mb = self.checkpoint_mb
+        if isinstance(mb, bool) or not isinstance(mb, int | float) or not 0 <= mb < 10**9:
+            raise ConfigError(f"checkpoint_mb must be a non-negative number of megabytes, "
+                              f"got {mb!r}.")
         if self.direction not in (None, "max", "min"):
             raise ConfigError(f"direction must be 'max' or 'min', got {self.direction!r}.")
         if not isinstance(self.export, bool):
@@ -238,6 +269,9 @@ class SearchConfig:
         record (derived from the data, whose sha256 is part of the description).
         """
         d = {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_KEYS}
+        if self.scheduler is None:
+            for k in self.SCHEDULER_KEYS:
+                d.pop(k)
         desc = dict(evaluator_description)
         if "num_threads" in desc:
             desc["num_threads"] = None

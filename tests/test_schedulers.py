@@ -17,9 +17,11 @@ def _simulate(scheduler: object, scores: dict[int, list[float]], jobs: int) -> l
     next_trial = 0
     for _ in range(jobs):
         job = scheduler.next_job({})  # type: ignore[attr-defined]
+        assert job is not None
         trial = job.trial
         if trial is None:
             trial, next_trial = next_trial, next_trial + 1
+        scheduler.start(job, trial)  # type: ignore[attr-defined]
         out.append(Job(trial, job.budget, job.rung))
         scheduler.report(trial, job.budget, scores[trial][job.rung])  # type: ignore[attr-defined]
     return out

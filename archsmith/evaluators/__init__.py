@@ -14,6 +14,8 @@ from archsmith._registry import Registry, lazy_factory
 from archsmith.evaluators._base import (
     EvalResult,
     Evaluator,
+    MultiFidelity,
+    SimulatedTime,
     TabularBenchmark,
     TrainsFinal,
     check_evaluator,
@@ -32,6 +34,8 @@ __all__ = [
     "EvalResult",
     "Evaluator",
     "FunctionEvaluator",
+    "MultiFidelity",
+    "SimulatedTime",
     "TabularBenchmark",
     "TrainingEvaluator",
     "TrainsFinal",

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
 
-__all__ = ["REQUIRED", "EvalResult", "Evaluator", "TabularBenchmark", "TrainsFinal",
-           "check_evaluator"]
+__all__ = ["REQUIRED", "EvalResult", "Evaluator", "MultiFidelity", "SimulatedTime",
+           "TabularBenchmark", "TrainsFinal", "check_evaluator"]
 
 
 @dataclass
@@ -118,6 +118,33 @@ class TabularBenchmark(Protocol):
 
     def optimum(self) -> float:
         """The best value of the default objective in the table (for regret plots)."""
+
+
+@runtime_checkable
+class MultiFidelity(Protocol):
+    """An evaluator whose ``budget`` is a resource a scheduler can grow (epochs), so a
+    multi-fidelity scheduler (``--scheduler asha``…) can judge trials on small budgets.
+
+    ``continues`` declares that ``evaluate(arch, budget, checkpoint=PATH)`` continues
+    from the state saved at ``PATH`` (when it holds a smaller budget of the same
+    architecture) and saves the state reached there, atomically; a promoted trial then
+    costs only its new epochs. Evaluators that do not continue are run from scratch at
+    each rung.
+    """
+
+    #: What the budget counts (``"epochs"``), shown in messages.
+    fidelity: str
+    #: ``evaluate`` accepts ``checkpoint=PATH`` and continues from it.
+    continues: bool
+
+
+@runtime_checkable
+class SimulatedTime(Protocol):
+    """An evaluator that reports how long an evaluation would take on a real worker
+    (the simulated executor advances its clock by it)."""
+
+    #: Metric holding the simulated seconds of an evaluation (``None``: none recorded).
+    simulated_time_metric: str | None
 
 
 #: The methods every evaluator needs (checked by :func:`check_evaluator`).

@@ -80,6 +80,10 @@ class TrainingEvaluator:
     """
 
     default_objective: str = "val_acc"
+    #: The budget counts epochs, and a trial continues from its checkpoint
+    #: (:class:`~archsmith.evaluators.MultiFidelity`).
+    fidelity: str = "epochs"
+    continues: bool = True
 
     def __init__(
         self,

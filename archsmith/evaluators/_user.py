@@ -124,6 +124,10 @@ class FunctionEvaluator:
         self.ref = function_ref(fn)
         self.objective = objective
         self.default_objective = objective
+        #: The budget is whatever ``fn`` counts; with a ``checkpoint`` parameter ``fn``
+        #: continues from it (:class:`~archsmith.evaluators.MultiFidelity`).
+        self.fidelity = "budget"
+        self.continues = accepts_checkpoint(fn)
 
     @classmethod
     def from_ref(cls, ref: str, objective: str = "val_acc") -> FunctionEvaluator:
@@ -146,11 +150,16 @@ class FunctionEvaluator:
     def check_space(self, space: SearchSpace) -> None:
         """Any space is accepted: the function decides what it can evaluate."""
 
-    def evaluate(self, arch: Architecture, budget: int | None = None) -> EvalResult:
-        """Calls ``fn(arch, budget)`` and checks what it returns."""
+    def evaluate(self, arch: Architecture, budget: int | None = None, *,
+                 checkpoint: str | None = None) -> EvalResult:
+        """Calls ``fn(arch, budget)`` (with ``checkpoint=`` when ``fn`` takes it) and
+        checks what it returns."""
         start = time.perf_counter()
         try:
-            result = self.fn(arch, budget)
+            if checkpoint is not None and self.continues:
+                result = self.fn(arch, budget, checkpoint=checkpoint)
+            else:
+                result = self.fn(arch, budget)
         except (Exception, SystemExit) as e:
             if type(e).__name__ == "TrialTimeout":  # the driver's time limit, not the user's
                 raise
@@ -178,6 +187,21 @@ def _check_two_arguments(fn: Callable[..., Any], what: str, args: str) -> None:
                           "`def evaluate(arch, budget=None): ...`.") from None
     except ValueError:  # no signature available (builtins): trust it
         pass
+
+
+def accepts_checkpoint(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` takes a ``checkpoint`` keyword (it continues training from it).
+
+    Example:
+        >>> accepts_checkpoint(lambda arch, budget, checkpoint=None: {})
+        True
+    """
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    p = params.get("checkpoint")
+    return p is not None and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
 
 
 def _name(fn: Any) -> str:
@@ -227,7 +251,8 @@ class UserEvaluator:
         self.objective = objective
         self.default_objective = objective
         self._fn: Callable[..., Any] | None = None
-        self._load()
+        self.fidelity = "budget"
+        self.continues = accepts_checkpoint(self._load())
 
     # -- loading ------------------------------------------------------------------------
     def _module_name(self) -> str:
@@ -298,8 +323,10 @@ class UserEvaluator:
     def check_space(self, space: SearchSpace) -> None:
         """Any space is accepted: the user function decides what it can evaluate."""
 
-    def evaluate(self, arch: Architecture, budget: int | None = None) -> EvalResult:
-        """Calls the user function on ``arch.to_dict()`` and ``budget``.
+    def evaluate(self, arch: Architecture, budget: int | None = None, *,
+                 checkpoint: str | None = None) -> EvalResult:
+        """Calls the user function on ``arch.to_dict()`` and ``budget`` (and
+        ``checkpoint=`` when the function takes it).
 
         Example:
             >>> import pathlib, tempfile
@@ -317,7 +344,10 @@ class UserEvaluator:
         arch_dict = arch.to_dict()
         start = time.perf_counter()
         try:
-            result = fn(arch_dict, budget)
+            if checkpoint is not None and self.continues:
+                result = fn(arch_dict, budget, checkpoint=checkpoint)
+            else:
+                result = fn(arch_dict, budget)
         except (Exception, SystemExit) as e:
             if type(e).__name__ == "TrialTimeout":  # the driver's time limit, not the user's
                 raise

@@ -76,7 +76,8 @@ class Executor(Protocol):
 
     ``submit`` hands over a trial; ``wait`` blocks until at least one submitted trial has
     finished and returns ``[(number, result)]`` (failures, time-outs and dead workers
-    come back as failed results, never as exceptions).
+    come back as failed results, never as exceptions). ``submit``'s ``checkpoint`` is
+    passed on to :func:`safe_evaluate` where the trial runs.
     """
 
     name: str
@@ -84,8 +85,11 @@ class Executor(Protocol):
 
     def submit(
         self, number: int, evaluator: Evaluator, arch: Architecture, budget: int | None,
-        timeout: float | None = None,
-    ) -> None: ...
+        timeout: float | None = None, checkpoint: str | None = None,
+    ) -> None:
+        """Starts trial ``number``; ``checkpoint`` (a file path, multi-fidelity searches)
+        is handed to an evaluator that continues training from it (see
+        :func:`safe_evaluate`)."""
 
     def wait(self) -> list[tuple[int, EvalResult]]: ...
 

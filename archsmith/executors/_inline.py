@@ -48,9 +48,14 @@ def _alarm(seconds: float | None) -> Iterator[None]:
 
 
 def safe_evaluate(
-    evaluator: Evaluator, arch: Architecture, budget: int | None, timeout: float | None = None
+    evaluator: Evaluator, arch: Architecture, budget: int | None, timeout: float | None = None,
+    checkpoint: str | None = None,
 ) -> EvalResult:
     """Evaluates ``arch`` and turns every failure into a failed :class:`EvalResult`.
+
+    With ``checkpoint``, an evaluator that continues training
+    (:class:`~archsmith.evaluators.MultiFidelity` with ``continues``) is called as
+    ``evaluate(arch, budget, checkpoint=checkpoint)``; others ignore it.
 
     Exceptions, out-of-memory errors, a time-out and non-finite objectives are all
     recorded as failures; ``KeyboardInterrupt`` propagates so Ctrl-C stops the search.
@@ -58,7 +63,10 @@ def safe_evaluate(
     t0 = time.perf_counter()
     try:
         with _alarm(timeout):
-            result = evaluator.evaluate(arch, budget)
+            if checkpoint is not None and getattr(evaluator, "continues", False) is True:
+                result = evaluator.evaluate(arch, budget, checkpoint=checkpoint)  # type: ignore[call-arg]
+            else:
+                result = evaluator.evaluate(arch, budget)
     except TrialTimeout as e:
         return EvalResult.failure(f"timeout: {e}", cost=time.perf_counter() - t0)
     except MemoryError:
@@ -87,21 +95,22 @@ class InlineExecutor:
     workers = 1
 
     def __init__(self) -> None:
-        self._jobs: list[tuple[int, Evaluator, Architecture, int | None, float | None]] = []
+        self._jobs: list[tuple[int, Evaluator, Architecture, int | None, float | None,
+                               str | None]] = []
 
     def submit(
         self, number: int, evaluator: Evaluator, arch: Architecture, budget: int | None,
-        timeout: float | None = None,
+        timeout: float | None = None, checkpoint: str | None = None,
     ) -> None:
         """Queues trial ``number``; it runs in :meth:`wait`."""
-        self._jobs.append((number, evaluator, arch, budget, timeout))
+        self._jobs.append((number, evaluator, arch, budget, timeout, checkpoint))
 
     def wait(self) -> list[tuple[int, EvalResult]]:
         """Runs the oldest queued trial and returns ``[(number, result)]``."""
         if not self._jobs:
             return []
-        number, evaluator, arch, budget, timeout = self._jobs.pop(0)
-        return [(number, safe_evaluate(evaluator, arch, budget, timeout))]
+        number, evaluator, arch, budget, timeout, checkpoint = self._jobs.pop(0)
+        return [(number, safe_evaluate(evaluator, arch, budget, timeout, checkpoint))]
 
     def run(
         self, evaluator: Evaluator, arch: Architecture, budget: int | None,

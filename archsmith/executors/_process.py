@@ -119,13 +119,13 @@ def _worker_main(conn: Connection, threads: int, preload_torch: bool) -> None:
             evaluator = cache[key]
             if isinstance(evaluator, Exception):
                 raise evaluator
-            arch, budget = pickle.loads(payload)
+            arch, budget, checkpoint = pickle.loads(payload)
         except Exception as e:
             result = EvalResult.failure(
                 f"the worker process could not load the trial: {describe_exception(e)}")
         else:
             try:
-                result = safe_evaluate(evaluator, arch, budget, None)
+                result = safe_evaluate(evaluator, arch, budget, None, checkpoint)
             except SystemExit as e:
                 result = EvalResult.failure(f"the evaluator called sys.exit({e.code!r})",
                                             cost=time.perf_counter() - t0)
@@ -321,7 +321,7 @@ class ProcessExecutor:
     # -- protocol -----------------------------------------------------------------------
     def submit(
         self, number: int, evaluator: Evaluator, arch: Architecture, budget: int | None,
-        timeout: float | None = None,
+        timeout: float | None = None, checkpoint: str | None = None,
     ) -> None:
         """Hands trial ``number`` to a free worker (or queues it); never blocks for long.
 
@@ -330,7 +330,8 @@ class ProcessExecutor:
         """
         if self._closed:
             raise RuntimeError("the process executor is closed")
-        key, blob, payload = pickle_trial(evaluator, arch, budget, "worker processes")
+        key, blob, payload = pickle_trial(evaluator, arch, budget, "worker processes",
+                                          checkpoint)
         blob = cache_evaluator(self._blobs, key, lambda: blob)
         self._queue.append(_Job(number, key, blob, payload, timeout))
         self._fill()

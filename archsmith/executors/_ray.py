@@ -86,13 +86,13 @@ def _run_trial(key: str, blob_ref: list[Any], payload: bytes,
 
         evaluator = cache_evaluator(_EVALUATORS, key,
                                     lambda: pickle.loads(ray.get(blob_ref[0])))
-        arch, budget = pickle.loads(payload)
+        arch, budget, checkpoint = pickle.loads(payload)
     except Exception as e:
         yield EvalResult.failure(
             f"the Ray worker could not load the trial: {describe_exception(e)}"
         )
         return
-    result = safe_evaluate(evaluator, arch, budget, timeout)
+    result = safe_evaluate(evaluator, arch, budget, timeout, checkpoint)
     if result.error is not None and result.error.startswith("TrialTimeout: "):
         # an evaluator that catches every exception (e.g. a user function's) caught it
         result.error = f"timeout: {result.error.removeprefix('TrialTimeout: ')}"
@@ -247,7 +247,7 @@ class RayExecutor:
 
     def submit(
         self, number: int, evaluator: Evaluator, arch: Architecture, budget: int | None,
-        timeout: float | None = None,
+        timeout: float | None = None, checkpoint: str | None = None,
     ) -> None:
         """Starts trial ``number`` as a Ray task (or queues it when ``workers`` run).
 
@@ -256,7 +256,7 @@ class RayExecutor:
         """
         if self._closed:
             raise RuntimeError("the Ray executor is closed")
-        key, blob, payload = pickle_trial(evaluator, arch, budget, "Ray workers")
+        key, blob, payload = pickle_trial(evaluator, arch, budget, "Ray workers", checkpoint)
         blob_ref = cache_evaluator(self._blobs, key, lambda: self._ray.put(blob))
         self._queue.append(_Job(number, key, payload, timeout, blob_ref))
         self._dispatch()

@@ -24,16 +24,18 @@ EVALUATOR_CACHE = 4
 
 
 def pickle_trial(
-    evaluator: Evaluator, arch: Architecture, budget: int | None, where: str
+    evaluator: Evaluator, arch: Architecture, budget: int | None, where: str,
+    checkpoint: str | None = None,
 ) -> tuple[str, bytes, bytes]:
-    """``(key, evaluator pickle, (arch, budget) pickle)``; ``key`` is the pickle's SHA-1.
+    """``(key, evaluator pickle, (arch, budget, checkpoint) pickle)``; ``key`` is the
+    evaluator pickle's SHA-1.
 
     Raises:
         ConfigError: Either cannot be pickled (the message names ``where`` they go).
     """
     try:
         blob = pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)
-        payload = pickle.dumps((arch, budget), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((arch, budget, checkpoint), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as e:
         raise ConfigError(
             f"The evaluator or architecture cannot be sent to {where} "

@@ -69,22 +69,23 @@ class SimulatedExecutor:
     @staticmethod
     def check_evaluator(evaluator: Evaluator) -> str:
         """The metric holding ``evaluator``'s simulated time; raises if it has none."""
-        from archsmith.evaluators._base import TabularBenchmark
+        from archsmith.evaluators._base import SimulatedTime
 
         metric = evaluator.simulated_time_metric if isinstance(
-            evaluator, TabularBenchmark) else None
+            evaluator, SimulatedTime) else None
         if not isinstance(metric, str):
             name = getattr(evaluator, "name", type(evaluator).__name__)
             raise ConfigError(
                 f"executor 'simulated' needs a tabular benchmark that records training "
-                f"time (e.g. --benchmark nb201/cifar10); {name!r} records none. Use "
+                f"time (e.g. --benchmark nb201/cifar10), or an evaluator with a "
+                f"`simulated_time_metric`; {name!r} records none. Use "
                 "--executor inline, process or ray for it."
             )
         return metric
 
     def submit(
         self, number: int, evaluator: Evaluator, arch: Architecture, budget: int | None,
-        timeout: float | None = None,
+        timeout: float | None = None, checkpoint: str | None = None,
     ) -> None:
         """Evaluates trial ``number`` now and schedules its result in simulated time.
 
@@ -93,7 +94,7 @@ class SimulatedExecutor:
         metric = self.check_evaluator(evaluator)
         if len(self._events) >= self.workers:
             raise ConfigError(f"all {self.workers} simulated workers are busy.")
-        result = safe_evaluate(evaluator, arch, budget)
+        result = safe_evaluate(evaluator, arch, budget, checkpoint=checkpoint)
         duration = float(result.metrics.get(metric, result.cost or 0.0)) if result.ok \
             else float(result.cost or 0.0)
         if not math.isfinite(duration) or duration < 0:

@@ -34,6 +34,6 @@ def scheduler_names() -> list[str]:
     return SCHEDULERS.names()
 
 
-from archsmith.schedulers import _asha  # noqa: E402, F401  (registers the built-ins)
+from archsmith.schedulers import _asha, _median, _sh  # noqa: E402, F401  (built-ins)
 
 __all__ = ["SCHEDULERS", "Job", "Scheduler", "create_scheduler", "scheduler_names"]

@@ -19,25 +19,21 @@ class ASHA(Scheduler):
     Example:
         >>> s = ASHA(min_budget=1, max_budget=9, eta=3)
         >>> s.next_job({})
-        Job(trial=None, budget=1, rung=0)
+        Job(trial=None, budget=1, rung=0, bracket=0)
         >>> for t, score in enumerate([0.2, 0.9, 0.5]):
+        ...     s.start(s.next_job({}), t)
         ...     s.report(t, 1, score)
         >>> s.next_job({})  # trial 1 is the best third of rung 0
-        Job(trial=1, budget=3, rung=1)
+        Job(trial=1, budget=3, rung=1, bracket=0)
     """
 
     name = "asha"
 
     def next_job(self, running: dict[int, int]) -> Job:
-        for k in range(len(self.budgets) - 2, -1, -1):
-            rung = self.results[k]
-            top = len(rung) // self.eta
-            if top == 0:
-                continue
-            ranked = sorted(rung, key=lambda t: (-rung[t], t))[:top]
-            for t in ranked:
-                if t not in self.promoted[k] and t not in running and rung[t] > float("-inf"):
-                    self.promoted[k].add(t)
+        for k in range(self.top - 1, -1, -1):
+            top = len(self.results[k]) // self.eta
+            for t in self.ranked(k)[:top]:
+                if t not in self.promoted[k] and t not in running:
                     return Job(trial=t, budget=self.budgets[k + 1], rung=k + 1)
         return Job(trial=None, budget=self.budgets[0], rung=0)
 

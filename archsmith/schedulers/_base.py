@@ -41,15 +41,26 @@ def rung_budgets(min_budget: int, max_budget: int, eta: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Job:
-    """What a free worker does next: train ``trial`` (``None``: a new one) to ``budget``."""
+    """What a free worker does next: train ``trial`` (``None``: a new one) to ``budget``.
+
+    ``bracket`` numbers the bracket a new trial joins (synchronous schedulers).
+    """
 
     trial: int | None
     budget: int
     rung: int
+    bracket: int = 0
 
 
 class Scheduler:
-    """Base class: rung budgets and the rung results reported so far.
+    """Base class: rung budgets, the rung results reported so far, promotions.
+
+    The driver's protocol: ``job = next_job(running)`` proposes (without changing the
+    scheduler; ``None`` means "wait for a running job"); ``start(job, trial)`` commits it
+    once the driver runs it (``trial`` is the new trial's number for a new trial);
+    ``report(trial, budget, score)`` hands back each rung result. After an interrupted
+    run, :meth:`forget_pending` forgets the jobs that started but never reported, so
+    the resumed search hands them out again.
 
     Args:
         min_budget: Budget (epochs) of the lowest rung.
@@ -67,18 +78,49 @@ class Scheduler:
         #: Trials promoted out of rung ``k`` (or running at rung ``k + 1``).
         self.promoted: list[set[int]] = [set() for _ in self.budgets]
 
+    @property
+    def top(self) -> int:
+        """Index of the top rung."""
+        return len(self.budgets) - 1
+
     def rung_of(self, budget: int) -> int:
         """The rung whose budget is ``budget``."""
         return self.budgets.index(budget)
 
-    def next_job(self, running: dict[int, int]) -> Job:
-        """What a free worker does next; ``running`` maps running trials to their rung."""
+    def next_job(self, running: dict[int, int]) -> Job | None:
+        """What a free worker does next (``None``: wait); ``running`` maps running
+        trials to the rung they are training for. Changes nothing."""
         raise NotImplementedError
+
+    def start(self, job: Job, trial: int) -> None:
+        """Commits ``job`` (the driver runs it as trial ``trial``)."""
+        if job.trial is not None:
+            self.promoted[job.rung - 1].add(trial)
 
     def report(self, trial: int, budget: int, score: float | None) -> None:
         """A rung result (``None``: the trial failed there and is never promoted)."""
         k = self.rung_of(budget)
         self.results[k][trial] = float("-inf") if score is None else float(score)
+
+    def forget_pending(self) -> None:
+        """Forgets promotions that started but never reported (an interrupted run)."""
+        for k in range(self.top):
+            self.promoted[k] = {t for t in self.promoted[k] if t in self.results[k + 1]}
+
+    def rung_reached(self, trial: int) -> int | None:
+        """The highest rung ``trial`` has a result at (``None``: none yet)."""
+        return next((k for k in range(self.top, -1, -1) if trial in self.results[k]), None)
+
+    def promotable(self, trial: int) -> bool:
+        """Whether ``trial`` may still be continued (else its checkpoint can go)."""
+        k = self.rung_reached(trial)
+        return k is not None and k < self.top and self.results[k][trial] > float("-inf") \
+            and trial not in self.promoted[k]
+
+    def ranked(self, k: int) -> list[int]:
+        """Trials with a successful result at rung ``k``, best first (ties: lower number)."""
+        rung = self.results[k]
+        return sorted((t for t in rung if rung[t] > float("-inf")), key=lambda t: (-rung[t], t))
 
     def config(self) -> dict[str, Any]:
         return {"min_budget": self.min_budget, "max_budget": self.max_budget, "eta": self.eta}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archsmith.store._lease import Lease, live_driver
+from archsmith.store._rungs import RungRow
 from archsmith.store._sql import (
     SearchRow,
     Store,
@@ -14,6 +15,7 @@ from archsmith.store._sql import (
 
 __all__ = [
     "Lease",
+    "RungRow",
     "SearchRow",
     "Store",
     "TrialRow",

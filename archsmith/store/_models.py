@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["SCHEMA_VERSION", "Base", "LeaseModel", "SearchModel", "TrialModel"]
+__all__ = ["SCHEMA_VERSION", "Base", "LeaseModel", "RungModel", "SearchModel", "TrialModel"]
 
 SCHEMA_VERSION = 1
 
@@ -61,3 +61,25 @@ class LeaseModel(Base):
     #: for the driver; empty where unknown.
     proc_start: Mapped[str] = mapped_column(String(32))
     heartbeat: Mapped[float] = mapped_column(Float)
+
+
+class RungModel(Base):
+    """One rung result of a trial under a multi-fidelity scheduler (a new table, so
+    stores written before it existed gain it on open)."""
+
+    __tablename__ = "archsmith_rungs"
+    __table_args__ = (UniqueConstraint("search_id", "number", "budget"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("archsmith_searches.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    rung: Mapped[int] = mapped_column(Integer)
+    budget: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    metrics: Mapped[str] = mapped_column(Text, default="{}")
+    curve: Mapped[str] = mapped_column(Text, default="[]")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Budget units (epochs) trained for this rung: less than ``budget`` when the
+    #: trial continued from its checkpoint.
+    trained: Mapped[float] = mapped_column(Float, default=0.0)
+    finished_at: Mapped[float] = mapped_column(Float)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import sessionmaker
 
 from archsmith.errors import ConfigError
 from archsmith.store._models import Base, SearchModel, TrialModel
+from archsmith.store._rungs import RungRow, read_rungs, write_rung
 
 __all__ = ["SearchRow", "Store", "TrialRow", "safe_url", "sqlite_url", "url_without_password"]
 
@@ -433,6 +434,14 @@ class Store:
             if state is not None:
                 q = q.where(TrialModel.state == state)
             return [_row(t) for t in s.scalars(q.order_by(TrialModel.number))]
+
+    def add_rung(self, search_id: int, row: RungRow) -> None:
+        """Stores a rung result and updates its trial (see :func:`write_rung`)."""
+        write_rung(self._session, search_id, row)
+
+    def rungs(self, search_id: int) -> list[RungRow]:
+        """Every rung result of a search (multi-fidelity searches), by trial and budget."""
+        return read_rungs(self._session, search_id)
 
     def drop_running(self, search_id: int) -> list[int]:
         """Deletes trials left ``running`` by an interrupted driver; returns their numbers."""
