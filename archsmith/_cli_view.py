@@ -78,8 +78,9 @@ class _ProgressView:
         if ev["event"] == "start":  # the store is open and the search is this driver's
             p.start()
             p.update(self.task, completed=ev["done"], best=best)
-            if ev["done"]:
-                p.console.print(f"resuming: {ev['done']} finished trial(s) kept"
+            kept = ev.get("kept", ev["done"])
+            if kept:
+                p.console.print(f"resuming: {kept} finished trial(s) kept"
                                 + (f", {len(ev['rerun'])} interrupted trial(s) re-run"
                                    if ev["rerun"] else ""))
             if not self.verbose:
@@ -91,14 +92,19 @@ class _ProgressView:
             self.last_best = ev.get("best")
             if rec.state == "complete" and not (self.verbose or improved):
                 pass
-            elif rec.state == "complete":
+            elif rec.state != "failed" and ev.get("error") is None:
                 val = fmt(rec.metrics.get(self.objective))
                 note = " (duplicate: answered from storage)" if ev["cached"] else ""
+                at = (f" at {ev['rung_budget']} epochs (rung {ev['rung']})"
+                      if "rung" in ev else "")
                 p.console.print(f"trial {rec.number:>3}  [green]complete[/] "
-                                f"{self.objective}={val}{note}")
+                                f"{self.objective}={val}{at}{note}")
             else:
-                p.console.print(f"trial {rec.number:>3}  [red]failed[/]   {ev['error']}")
+                at = f" at {ev['rung_budget']} epochs" if "rung" in ev else ""
+                p.console.print(f"trial {rec.number:>3}  [red]failed[/]{at}   {ev['error']}")
             p.update(self.task, completed=ev["done"], best=best)
+            if "rungs" in ev:  # multi-fidelity: results per rung, lowest first
+                p.update(self.task, description="rungs " + "/".join(map(str, ev["rungs"])))
         elif ev["event"] == "final":
             p.update(self.task, description="retraining best" if self.retrains else "finishing")
 

@@ -135,6 +135,8 @@ class SearchConfig:
             self.space = str(self.benchmark).split("/")[0] if self.benchmark else "cnn"
         if self.data is None and self.benchmark is None and self.evaluator is None:
             self.data = DEFAULT_DATA
+        if self.scheduler == "none":
+            self.scheduler = None
         self.validate()
 
     def validate(self) -> None:

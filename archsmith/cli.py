@@ -95,8 +95,13 @@ def search(
     benchmark: Annotated[str | None, typer.Option(help="Tabular benchmark, e.g. nb201/cifar10.")] = None,
     evaluator: Annotated[str | None, typer.Option(help="User evaluator file.py:function.")] = None,
     strategy: Annotated[str | None, typer.Option(help=_d("Strategy (see `archsmith strategies`).", _default("strategy")))] = None,
-    budget: Annotated[int | None, typer.Option(help=_d("Number of trials.", _default("budget")))] = None,
-    epochs: Annotated[int | None, typer.Option(help=_d("Training epochs per trial.", "5"))] = None,
+    budget: Annotated[int | None, typer.Option(help=_d(
+        "Number of trials; with --scheduler, full trainings (--budget 30 --epochs 20 = 600 epochs across all rungs).", _default("budget")))] = None,
+    epochs: Annotated[int | None, typer.Option(help=_d("Training epochs per trial (with --scheduler: of the top rung).", "5"))] = None,
+    scheduler: Annotated[str | None, typer.Option(help=_d(
+        "Multi-fidelity scheduler: none, sh, hyperband, asha or median (stop bad trials early; promoted ones continue from their checkpoint).", "none"))] = None,
+    min_epochs: Annotated[int | None, typer.Option(help=_d("Epochs of the lowest rung (with --scheduler).", _default("min_epochs")))] = None,
+    eta: Annotated[int | None, typer.Option(help=_d("Reduction factor: each rung keeps the best 1/eta (with --scheduler).", _default("eta")))] = None,
     seed: Annotated[int | None, typer.Option(help=_d("Random seed.", _default("seed")))] = None,
     objective: Annotated[str | None, typer.Option(help=_d("Metric to optimise.", "val_acc"))] = None,
     direction: Annotated[str | None, typer.Option(
@@ -135,6 +140,8 @@ def search(
         "name": name, "final_epochs": final_epochs, "export": export, "workers": workers,
         "executor": executor, "max_retries": max_retries, "ray_address": ray_address,
         "fail_fast": fail_fast, "time_budget": time_budget,
+        "scheduler": None if scheduler in (None, "none") else scheduler,
+        "min_epochs": min_epochs, "eta": eta,
     }
     training = {"num_threads": threads, "device": device}
     settings: dict[str, Any] = SearchConfig.from_toml(config) if config else {}
@@ -217,6 +224,12 @@ def _load_stored(
         if meta is not None and name is None:
             check_pointer_matches(Path(out), url, meta, row.name, row.fingerprint)
         trials = [t.to_dict() for t in store.trials(row.id)]
+        if row.config.get("scheduler"):  # multi-fidelity: every rung result of each trial
+            by_trial: dict[int, list[dict[str, Any]]] = {}
+            for r in store.rungs(row.id):
+                by_trial.setdefault(r.number, []).append(r.to_dict())
+            for t in trials:
+                t["rungs"] = by_trial.get(t["number"], [])
         driver = live_driver(store, row.id) if row.status == "running" else None
         counts = {s.name: len(store.trials(s.id)) for s in searches} if len(searches) > 1 else {}
     finally:
@@ -262,7 +275,10 @@ def show(
             _print_searches(searches)
         return
     if as_json:
-        keep = ("number", "state", "hash", "arch", "metrics", "error", "cost", "cached_from")
+        keep: tuple[str, ...] = ("number", "state", "hash", "arch", "metrics", "error", "cost",
+                                 "cached_from")
+        if cfg.get("scheduler"):  # the budget each trial reached and its rung results
+            keep = (*keep, "budget", "rungs")
         payload = {"config": cfg, "trials": [{k: t[k] for k in keep} for t in trials],
                    "best": best}
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
@@ -270,22 +286,32 @@ def show(
     obj = cfg.get("objective") or "val_acc"
     sign = -1.0 if cfg.get("direction") == "min" else 1.0
     done = [t for t in trials if t["state"] == "complete" and obj in t["metrics"]]
-    done.sort(key=lambda t: (-sign * t["metrics"][obj], t["number"]))
+    # under a scheduler, fully trained trials rank first (then by the budget reached)
+    done.sort(key=lambda t: (-(t.get("budget") or 0) if cfg.get("scheduler") else 0,
+                             -sign * t["metrics"][obj], t["number"]))
     # the test split is for the final best only: never a column to pick trials by
     shown = ("params", "flops", "latency_ms") if wide else ("params",)
     extra = [k for k in shown if k != obj and any(k in t["metrics"] for t in done)]
     n_failed = sum(t["state"] == "failed" for t in trials)
-    table = Table(title=f"{out} — {cfg['status']} — {len(trials)}/{cfg.get('budget', '?')} trials "
-                  f"({n_failed} failed)")
+    title = f"{out} — {cfg['status']} — {len(trials)}/{cfg.get('budget', '?')} trials "
+    if cfg.get("scheduler"):
+        trained = sum(r["trained"] for t in trials for r in t.get("rungs", []))
+        title = (f"{out} — {cfg['status']} — {cfg['scheduler']}: {len(trials)} trials, "
+                 f"{trained / cfg['epochs']:.3g}/{cfg['budget']} full trainings ")
+    table = Table(title=title + f"({n_failed} failed)")
     table.add_column("rank", justify="right")
     table.add_column("trial", justify="right")
+    if cfg.get("scheduler"):
+        table.add_column("epochs", justify="right")
     table.add_column(obj, justify="right", style="bold")
     for k in extra:
         table.add_column(k, justify="right")
     table.add_column("architecture", overflow="fold", ratio=1)
     describe = _arch_describer(cfg, wide)
     for rank, t in enumerate(done[:top], 1):
-        table.add_row(str(rank), str(t["number"]), fmt(t["metrics"][obj]),
+        table.add_row(str(rank), str(t["number"]),
+                      *([str(t.get("budget"))] if cfg.get("scheduler") else []),
+                      fmt(t["metrics"][obj]),
                       *(fmt(t["metrics"].get(k, "")) for k in extra),
                       describe(t["arch"]))
     if wide:

@@ -118,11 +118,15 @@ class Search:
         if isinstance(executor, ChecksEvaluator):  # e.g. simulated time needs a benchmark
             executor.check_evaluator(self.evaluator)
         self.executor: Executor = executor
+        from archsmith._scheduled import make_scheduler
+
+        self.scheduler = make_scheduler(self)
         self._storage_url = storage
         self._store: Store | None = None
         self._search_id: int | None = None
         self._lease: Lease | None = None
         self.stop_requested = False
+        self.abort_reason: str | None = None
 
     # -- storage ------------------------------------------------------------------------
     def _open(self) -> tuple[Store, int]:
@@ -217,14 +221,27 @@ class Search:
             if self._lease is not None:
                 self._lease.release()
 
-    def _run(self, store: Store, sid: int, progress: ProgressFn | None) -> dict[str, Any]:
-        cfg = self.config
+    def _check_lease(self) -> None:
         lease = self._lease
+        if lease is not None and lease.lost:
+            raise _LeaseLostError(
+                f"Search {self.config.name!r} was taken over by another driver while this "
+                "one could not refresh its lease (storage unreachable or the "
+                f"process suspended for over {lease.stale_after:.0f} s). This "
+                "driver stopped; its finished trials are stored."
+            )
+
+    def _run(self, store: Store, sid: int, progress: ProgressFn | None) -> dict[str, Any]:
+        if self.scheduler is not None:
+            from archsmith._scheduled import run_scheduled
+
+            return run_scheduled(self, store, sid, progress)
+        cfg = self.config
         rerun = store.drop_running(sid)
         rows = store.trials(sid)
         finished = {r.number: self._record(r) for r in rows}
         self._run_errors: list[str | None] = []
-        self.abort_reason: str | None = None
+        self.abort_reason = None
         saved = store.load_strategy_state(sid)
         told: set[int] = set()
         if saved:
@@ -254,13 +271,7 @@ class Search:
         executor = self.executor
         try:
             while asking() or running:
-                if lease is not None and lease.lost:
-                    raise _LeaseLostError(
-                        f"Search {cfg.name!r} was taken over by another driver while this "
-                        "one could not refresh its lease (storage unreachable or the "
-                        f"process suspended for over {lease.stale_after:.0f} s). This "
-                        "driver stopped; its finished trials are stored."
-                    )
+                self._check_lease()
                 while len(running) < executor.workers and asking():
                     number = free.pop(0)
                     history = [finished[n] for n in sorted(finished)] + list(running.values())

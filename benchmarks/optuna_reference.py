@@ -32,7 +32,8 @@ decision order, over the decision's choice indices (inactive conditional decisio
 not suggested), as archsmith's ``optuna:*`` strategies do; it then trains up to EPOCHS
 epochs, calling ``trial.report(val_acc, epoch)`` and ``trial.should_prune()`` after
 each. The initialisation and shuffling seeds of a trial are drawn from ``(seed,
-trial number)``.
+trial number)`` and the study has a fixed name (Hyperband's brackets hash it), so a seed
+gives the same trials on every run up to where the budget cuts it.
 
 Time budget: the clock starts when the study starts (after the data is loaded). No
 trial starts once the budget is spent (``study.optimize(timeout=...)`` and a callback
@@ -60,6 +61,7 @@ import inspect
 import math
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +74,8 @@ import torch.nn.functional as F
 from archsmith.evaluators import TrainingEvaluator, load_dataset
 from archsmith.space import SearchSpace, create_space
 
-__all__ = ["ReferenceRun", "best_at", "main", "run_reference", "run_reference_detailed"]
+__all__ = ["ReferenceRun", "best_at", "main", "run_reference", "run_reference_detailed",
+           "train_epochs"]
 
 STRATEGY = "optuna-tpe-hyperband"
 SCHEDULER = "hyperband-pruner"
@@ -167,6 +170,27 @@ def _val_acc(net: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
     return 100.0 * correct / len(X)
 
 
+def train_epochs(
+    net: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, X_val: torch.Tensor,
+    y_val: torch.Tensor, epochs: int, shuffle_seed: int,
+) -> Iterator[float]:
+    """Trains ``net`` for ``epochs`` epochs; yields the val_acc (%) after each epoch."""
+    opt = _optimizer(net)
+    gen = torch.Generator().manual_seed(shuffle_seed)
+    n, bs = len(X), BATCH_SIZE
+    stop = n - 1 if n > 1 and n % bs == 1 else n  # no trailing batch of one (batch norm)
+    for _ in range(epochs):
+        net.train()
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, stop, bs):
+            batch = perm[i : i + bs]
+            loss = F.cross_entropy(net(X[batch]), y[batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        yield _val_acc(net, X_val, y_val)
+
+
 def run_reference_detailed(
     data: str = "mnist1d",
     space: str = "cnn",
@@ -194,8 +218,6 @@ def run_reference_detailed(
         sp.check_data(ds.input_shape, ds.num_classes)
         X, y = torch.from_numpy(ds.X_train), torch.from_numpy(ds.y_train)
         X_val, y_val = torch.from_numpy(ds.X_val), torch.from_numpy(ds.y_val)
-        n, bs = len(X), BATCH_SIZE
-        stop = n - 1 if n > 1 and n % bs == 1 else n  # no trailing batch of one (batch norm)
         run = ReferenceRun(rows=[], time_budget=float(time_budget), epochs=epochs, seed=seed,
                            split_seed=split, data_seconds=time.perf_counter() - t_data)
         hashes: set[str] = set()
@@ -217,19 +239,10 @@ def run_reference_detailed(
             )
             torch.manual_seed(init_seed)
             net = sp.build(arch, ds.input_shape, ds.num_classes)
-            opt = _optimizer(net)
-            gen = torch.Generator().manual_seed(shuffle_seed)
-            val_acc = math.nan
-            for epoch in range(1, epochs + 1):
-                net.train()
-                perm = torch.randperm(n, generator=gen)
-                for i in range(0, stop, bs):
-                    batch = perm[i : i + bs]
-                    loss = F.cross_entropy(net(X[batch]), y[batch])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                val_acc = _val_acc(net, X_val, y_val)
+            curve = train_epochs(net, X, y, X_val, y_val, epochs, shuffle_seed)
+            last = math.nan
+            for epoch, val_acc in enumerate(curve, start=1):
+                last = val_acc
                 run.epochs_trained_total += 1
                 if elapsed() > time_budget:
                     run.stopped_by_budget += 1
@@ -256,13 +269,16 @@ def run_reference_detailed(
                     else:
                         run.pruned += 1
                     raise optuna.TrialPruned()
-            return val_acc
+            return last
 
         def stop_at_budget(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
             if elapsed() >= time_budget:
                 study.stop()
 
+        # Hyperband assigns trials to brackets by hashing the study name with the trial
+        # number: a fixed name (not Optuna's random default) makes a seed's run repeatable
         study = optuna.create_study(
+            study_name=f"optuna-reference-{data}-{space}-{epochs}-{seed}-{split}",
             direction="maximize",
             sampler=optuna.samplers.TPESampler(seed=seed),
             pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs,

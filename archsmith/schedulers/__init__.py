@@ -19,6 +19,7 @@ from typing import Any
 
 from archsmith._registry import Registry
 from archsmith.schedulers._base import Job, Scheduler
+from archsmith.schedulers._targets import rung_targets
 
 #: Registry of schedulers; a factory takes ``min_budget``, ``max_budget``, ``eta``.
 SCHEDULERS: Registry[Scheduler] = Registry("scheduler")
@@ -36,4 +37,5 @@ def scheduler_names() -> list[str]:
 
 from archsmith.schedulers import _asha, _median, _sh  # noqa: E402, F401  (built-ins)
 
-__all__ = ["SCHEDULERS", "Job", "Scheduler", "create_scheduler", "scheduler_names"]
+__all__ = ["SCHEDULERS", "Job", "Scheduler", "create_scheduler", "rung_targets",
+           "scheduler_names"]

@@ -25,6 +25,10 @@ class TrialRecord:
         score: The objective oriented so that *higher is better* (``None`` unless
             complete).
         metrics: All metrics of the trial.
+        budget: Under a multi-fidelity scheduler, the budget (epochs) the trial reached;
+            ``score`` is then its result there, calibrated to the top budget (see
+            :func:`archsmith.schedulers.rung_targets`). ``None`` without a scheduler.
+        rungs: Under a scheduler, the trial's own score at each budget it reached.
     """
 
     number: int
@@ -32,6 +36,8 @@ class TrialRecord:
     state: str
     score: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    budget: int | None = None
+    rungs: dict[int, float] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
