@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,13 +27,13 @@ import numpy as np
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult, MultiFidelity, TabularBenchmark
 from archsmith.schedulers import Job, Scheduler, create_scheduler, rung_targets
-from archsmith.store import RungRow
+from archsmith.store import RungRow, TrialRow
 from archsmith.strategies import TrialRecord
 
 if TYPE_CHECKING:
     from archsmith.search import ProgressFn, Search
     from archsmith.space import Architecture
-    from archsmith.store import Store, TrialRow
+    from archsmith.store import Store
 
 __all__ = ["CHECKPOINT_DIR", "ScheduledRun", "make_scheduler", "run_scheduled"]
 
@@ -96,6 +96,7 @@ class ScheduledRun:
         self.running: dict[int, _Running] = {}
         self.errors: list[str | None] = []
         self.peak_bytes = 0
+        self._archs: dict[int, Architecture] = {}
 
     # -- state --------------------------------------------------------------------------
     def _load(self) -> None:
@@ -129,6 +130,11 @@ class ScheduledRun:
             "checkpoint_peak_bytes": self.peak_bytes,
         })
 
+    def _arch(self, n: int) -> Architecture:
+        if n not in self._archs:
+            self._archs[n] = self.search.space.from_dict(self.rows[n].arch)
+        return self._archs[n]
+
     def _raw(self, r: RungRow) -> float | None:
         ok = r.state == "complete" and self.search.objective in r.metrics
         return self.search._score(r.metrics) if ok else None
@@ -143,7 +149,9 @@ class ScheduledRun:
         out = []
         for n in sorted(self.rows) if only is None else sorted(only):
             row = self.rows[n]
-            arch = self.search.space.from_dict(row.arch)
+            if row.state == "running":
+                continue  # a new trial in flight: the caller lists it as running
+            arch = self._arch(n)
             src = row.cached_from if row.cached_from is not None else n
             scores = raw.get(src, {})
             if not scores:
@@ -218,7 +226,7 @@ class ScheduledRun:
             return False
         s = self.search
         if job.trial is not None:
-            number, arch = job.trial, s.space.from_dict(self.rows[job.trial].arch)
+            number, arch = job.trial, self._arch(job.trial)
         else:
             number = self._free_number()
             running = [TrialRecord(number=r.number, arch=r.arch, state="running")
@@ -228,6 +236,9 @@ class ScheduledRun:
             done = next((r for r in self.rows.values() if r.hash == arch.hash
                          and r.cached_from is None and r.number in self.rungs), None)
             self.store.start_trial(self.sid, number, arch.to_dict(), arch.hash, job.budget)
+            self.rows[number] = TrialRow(number=number, arch=arch.to_dict(), hash=arch.hash,
+                                         state="running", budget=job.budget)
+            self._archs[number] = arch
             if done is not None:  # a duplicate: answered from storage, nothing trained
                 self._duplicate(number, done)
                 return True
@@ -257,7 +268,15 @@ class ScheduledRun:
         self.store.add_rung(self.sid, row)
         self.spent += trained
         self.rungs.setdefault(number, {})[run.job.rung] = row
-        self.rows[number] = next(r for r in self.store.trials(self.sid) if r.number == number)
+        old = self.rows[number]  # brought up to date as write_rung stored it
+        cost = (old.cost or 0.0) + (result.cost or 0.0)
+        if result.ok:
+            self.rows[number] = replace(old, state="complete", budget=row.budget,
+                                        metrics=row.metrics, curve=row.curve, cost=cost)
+        else:
+            failed = old.state == "running"
+            self.rows[number] = replace(old, state="failed" if failed else old.state,
+                                        error=result.error if failed else old.error, cost=cost)
         self.sched.report(number, run.job.budget, self._raw(row))
         self.told.add(f"{number}:{run.job.budget}")
         self.errors.append(None if result.ok else (result.error or "failed"))
@@ -275,6 +294,8 @@ class ScheduledRun:
         """Runs to the budget; returns the status (``finished``, ``stopped``, ``failed``)."""
         s, cfg = self.search, self.cfg
         self._load()
+        if self.continues:  # evaluators write their checkpoints into it
+            self.ckpt_dir.mkdir(parents=True, exist_ok=True)
         self.duplicates = 0
         ex = s.executor
         t0 = time.perf_counter()
@@ -346,7 +367,7 @@ class ScheduledRun:
         k = max(reached)
         n = max((n for n, v in raw.items() if k in v), key=lambda n: (raw[n][k], -n))
         r = self.rungs[n][k]
-        return TrialRecord(number=n, arch=self.search.space.from_dict(self.rows[n].arch),
+        return TrialRecord(number=n, arch=self._arch(n),
                            state="complete", score=raw[n][k], metrics=r.metrics,
                            budget=r.budget)
 
@@ -400,6 +421,4 @@ def run_scheduled(search: Search, store: Store, sid: int,
 
 
 def _cached_row(number: int, done: TrialRow) -> TrialRow:
-    from dataclasses import replace
-
     return replace(done, number=number, cached_from=done.number, cost=0.0)

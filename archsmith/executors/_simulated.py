@@ -52,7 +52,10 @@ class SimulatedExecutor:
     Attributes:
         now: The simulated clock in seconds (the finish time of the last trial returned
             by :meth:`wait`).
-        log: ``number → (start, end)`` simulated times of every trial returned.
+        log: ``number → (start, end)`` simulated times of every trial returned (its
+            last job, under a multi-fidelity scheduler).
+        jobs: ``(number, start, end)`` of every job returned, in order (a trial of a
+            multi-fidelity search has one job per rung).
     """
 
     name = "simulated"
@@ -63,6 +66,7 @@ class SimulatedExecutor:
         self.workers = workers
         self.now = 0.0
         self.log: dict[int, tuple[float, float]] = {}
+        self.jobs: list[tuple[int, float, float]] = []
         self._events: list[tuple[float, int, int, float, EvalResult]] = []
         self._seq = 0
 
@@ -116,6 +120,7 @@ class SimulatedExecutor:
         end, _seq, number, start, result = heapq.heappop(self._events)
         self.now = end
         self.log[number] = (start, end)
+        self.jobs.append((number, start, end))
         return [(number, result)]
 
     def cancel(self) -> None:
