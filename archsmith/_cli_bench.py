@@ -31,8 +31,9 @@ def _parse_table(text: str | None, what: str) -> dict[str, Any]:
 
 
 def bench(
-    benchmark: Annotated[str, typer.Option(help="Tabular benchmark, e.g. nb201/cifar10.")],
     strategies: Annotated[str, typer.Option(help="Comma-separated strategy names.")],
+    benchmark: Annotated[str | None, typer.Option(
+        help="Tabular benchmark, e.g. nb201/cifar10 (or --data for real training).")] = None,
     budget: Annotated[int, typer.Option(help="Queries per run.")] = 100,
     seeds: Annotated[int, typer.Option(help="Seeds per strategy (shared).")] = 20,
     space: Annotated[str | None, typer.Option(help="Space (default: the benchmark's).")] = None,
@@ -44,11 +45,30 @@ def bench(
         help="Run each search on N simulated asynchronous workers (trials take the "
         "benchmark's training time) and report best-so-far against simulated time.",
     )] = None,
+    data: Annotated[str | None, typer.Option(
+        help="Real training on this dataset, against wall-clock time (needs --time-budget); "
+        "writes results_time.csv, summary_time.md, curves_time.png.")] = None,
+    scheduler: Annotated[str, typer.Option(
+        help="With --data: comma-separated schedulers (none, sh, hyperband, asha, median); "
+        "every strategy runs with each.")] = "asha",
+    time_budget: Annotated[float | None, typer.Option(
+        help="With --data: seconds per search.")] = None,
+    epochs: Annotated[int, typer.Option(help="With --data: epochs of a full training.")] = 20,
+    min_epochs: Annotated[int, typer.Option(help="With --data: lowest rung.")] = 1,
+    eta: Annotated[int, typer.Option(help="With --data: reduction factor.")] = 3,
 ) -> None:
-    """Compare strategies on a tabular benchmark: results.csv, summary.md, curves.png."""
+    """Compare strategies: on a tabular benchmark against queries (results.csv,
+    summary.md, curves.png), or with --data on real training against wall-clock time."""
     from archsmith.report import run_bench
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
+    if data is not None:
+        _bench_wallclock(data, space or "cnn", names, scheduler, seeds, time_budget, epochs,
+                         min_epochs, eta, workers, out)
+        return
+    if benchmark is None:
+        raise ArchsmithError("Give --benchmark (a tabular benchmark, e.g. nb201/cifar10) or "
+                             "--data with --time-budget (real training).")
     configs = _parse_table(strategy_configs, "--strategy-configs")
     space_name = space or benchmark.split("/")[0]
     progress = bench_progress()
@@ -80,6 +100,50 @@ def bench(
             t.add_row(name, *(_pm(v) for v in cps_t.values()))
         console.print(t)
     console.print(f"wrote {', '.join(str(Path(out) / f) for f in res['files'])}")
+
+
+def _bench_wallclock(data: str, space: str, names: list[str], schedulers: str, seeds: int,
+                     time_budget: float | None, epochs: int, min_epochs: int, eta: int,
+                     parallel: int, out: Path) -> None:
+    """``archsmith bench --data``: every (strategy, scheduler) on seeds 0..K-1, each an
+    ``archsmith search --time-budget`` in its own process (see
+    :mod:`archsmith.report._wallclock`)."""
+    from archsmith.report._wallclock import archsmith_job, run_wallclock
+    from archsmith.schedulers import scheduler_names
+    from archsmith.schedulers._base import rung_budgets
+
+    if time_budget is None or not 0 < time_budget < 10**9:
+        raise ArchsmithError("bench --data needs --time-budget SECONDS (a positive number): "
+                             "the searches are compared against wall-clock time.")
+    scheds = [x.strip() for x in schedulers.split(",") if x.strip()]
+    for x in scheds:
+        if x != "none" and x not in scheduler_names():
+            raise ArchsmithError(f"Unknown scheduler {x!r}; valid: none, "
+                                 f"{', '.join(scheduler_names())}.")
+    rung_budgets(min_epochs, epochs, eta)  # bad rung settings fail here, not in every job
+    jobs = [archsmith_job(data, space, n, x, seed, epochs, time_budget, out, min_epochs, eta)
+            for seed in range(seeds) for n in names for x in scheds]
+    progress = bench_progress()
+    with progress:
+        task = progress.add_task("bench", total=len(jobs))
+
+        def cb(desc: str, done: int, total: int) -> None:
+            progress.update(task, description=desc, completed=done, total=total)
+
+        summary = run_wallclock(jobs, out, epochs, time_budget, parallel=parallel,
+                                baseline=f"{names[0]}|{scheds[0]}", progress=cb)
+    table = Table(title=f"{data}, {space}: best fully trained val_acc ± s.e. over {seeds} "
+                  "seeds, against seconds")
+    table.add_column("strategy", style="bold")
+    table.add_column("scheduler")
+    for p, t in summary["points"].items():
+        table.add_column(f"@{t:.0f} s ({p})", justify="right")
+    for name, e in summary["configs"].items():
+        table.add_row(*name.split("|"), *(f"{e['mean'][p]:.2f} ± {e['sem'][p]:.2f}"
+                                          for p in summary["points"]))
+    console.print(table)
+    console.print(f"wrote {out / 'results_time.csv'}, {out / 'summary_time.md'}, "
+                  f"{out / 'curves_time.png'}")
 
 
 def _pm(v: dict[str, Any]) -> str:

@@ -156,14 +156,15 @@ class ScheduledRun:
             scores = raw.get(src, {})
             if not scores:
                 out.append(TrialRecord(number=n, arch=arch, state="failed",
-                                       metrics=row.metrics))
+                                       metrics=row.metrics, max_budget=budgets[-1]))
                 continue
             k = max(scores)
             top_only = self.cfg.rung_targets == "top" and k < len(budgets) - 1
             out.append(TrialRecord(
                 number=n, arch=arch, state="pruned" if top_only else "complete",
                 score=None if top_only else calibrated[src], metrics=row.metrics,
-                budget=budgets[k], rungs={budgets[j]: v for j, v in scores.items()}))
+                budget=budgets[k], rungs={budgets[j]: v for j, v in scores.items()},
+                max_budget=budgets[-1]))
         return out
 
     # -- checkpoints ----------------------------------------------------------------------

@@ -13,11 +13,14 @@ from archsmith.critic import CRITICS, create_critic
 from archsmith.executors import EXECUTORS, create_executor
 from archsmith.space import Architecture, SearchSpace
 from archsmith.strategies import STRATEGIES, Strategy, TrialRecord, create_strategy
+from archsmith.schedulers import SCHEDULERS, Job, Scheduler, create_scheduler
 from archsmith.testing import (
+    check_scheduler,
     check_strategy,
     conformance_spaces,
     critic_checks,
     executor_checks,
+    scheduler_checks,
     space_checks,
     strategy_checks,
 )
@@ -145,3 +148,57 @@ def test_the_strategy_suite_catches_broken_strategies(broken: Any, check: str,
         checks[f"{check}[{SPACES[0].name}]"]()
     with pytest.raises(AssertionError, match=r"strategy check .* failed"):
         check_strategy(broken, SPACES[:1])
+
+
+@pytest.mark.parametrize(("name", "check"), [
+    pytest.param(name, check, id=f"{name}-{cid}")
+    for name in SCHEDULERS.names()
+    for cid, check in scheduler_checks(
+        lambda lo, hi, eta, name=name: create_scheduler(name, min_budget=lo, max_budget=hi,
+                                                        eta=eta))
+])
+def test_scheduler_conformance(name: str, check: Any) -> None:
+    check()
+
+
+class _PromotesFailures(Scheduler):
+    """Broken: promotes the first trial of a rung, failed or not, even twice."""
+
+    name = "asha"
+
+    def next_job(self, running: dict[int, int]) -> Job:
+        for k in range(self.top - 1, -1, -1):
+            for t in sorted(self.results[k]):
+                if t not in running and len(self.results[k]) >= 3:
+                    return Job(t, self.budgets[k + 1], k + 1)
+        return Job(None, self.budgets[0], 0)
+
+
+class _ForgetsState(Scheduler):
+    """Broken: its state_dict holds nothing."""
+
+    name = "asha"
+
+    def next_job(self, running: dict[int, int]) -> Job:
+        from archsmith.schedulers._asha import ASHA
+
+        return ASHA.next_job(self, running)  # type: ignore[arg-type]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"results": [{} for _ in self.budgets], "promoted": [[] for _ in self.budgets]}
+
+
+@pytest.mark.parametrize(("broken", "check", "message"), [
+    (_PromotesFailures, "promotions_are_earned", "without a successful result|twice"),
+    (_ForgetsState, "state_dict_round_trip", "schedules differently"),
+])
+def test_the_scheduler_suite_catches_broken_schedulers(broken: Any, check: str,
+                                                       message: str) -> None:
+    def make(lo: int, hi: int, eta: int) -> Scheduler:
+        return broken(lo, hi, eta)
+
+    checks = dict(scheduler_checks(make))
+    with pytest.raises(AssertionError, match=message):
+        checks[check]()
+    with pytest.raises(AssertionError, match=r"scheduler check .* failed"):
+        check_scheduler(make)

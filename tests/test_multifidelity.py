@@ -359,3 +359,34 @@ def test_a_search_without_scheduler_keeps_its_fingerprint() -> None:
     assert SearchConfig(space="mlp", data="iris", scheduler="asha", epochs=9).fingerprint(
         desc) != old
     assert np.isfinite(1.0) and create_space("mlp").name == "mlp"
+
+
+def test_optuna_strategies_see_rungs_as_a_pruner_reports_them() -> None:
+    from archsmith.strategies import TrialRecord, create_strategy
+
+    space = create_space("mlp")
+    strat = create_strategy("optuna:tpe", space)
+    rng = np.random.default_rng(0)
+    a, b = strat.ask([], 2, rng)
+    strat.tell([
+        TrialRecord(0, a, "complete", score=50.0, budget=1, rungs={1: 50.0}, max_budget=9),
+        TrialRecord(1, b, "complete", score=70.0, budget=9, rungs={1: 40.0, 3: 60.0,
+                                                                  9: 70.0}, max_budget=9),
+    ])
+    strat.ask([], 1, rng)  # the study is rebuilt from the rung results
+    trials = {tuple(sorted(t.params.items())): t for t in strat.study.trials
+              if t.state.name != "RUNNING"}
+    assert sorted(t.state.name for t in trials.values()) == ["COMPLETE", "PRUNED"]
+    pruned = next(t for t in trials.values() if t.state.name == "PRUNED")
+    done = next(t for t in trials.values() if t.state.name == "COMPLETE")
+    assert pruned.intermediate_values == {1: 50.0}
+    assert done.intermediate_values == {1: 40.0, 3: 60.0, 9: 70.0} and done.value == 70.0
+    # trial 0 promoted and fully trained later: its entry is replaced, not duplicated
+    strat.tell([TrialRecord(0, a, "complete", score=80.0, budget=9,
+                            rungs={1: 50.0, 3: 65.0, 9: 80.0}, max_budget=9)])
+    state = strat.state_dict()
+    again = create_strategy("optuna:tpe", space)
+    again.load_state_dict(state)
+    finished = [t for t in again.study.trials if t.state.name != "RUNNING"]
+    assert sorted(t.state.name for t in finished) == ["COMPLETE", "COMPLETE"]
+    assert sorted(t.value for t in finished) == [70.0, 80.0]

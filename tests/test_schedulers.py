@@ -73,3 +73,52 @@ def test_bad_settings_are_clear_errors(kw: dict, needle: str) -> None:
     with pytest.raises(ConfigError) as err:
         create_scheduler("asha", **kw)
     assert needle in str(err.value)
+
+
+def test_successive_halving_runs_a_bracket_synchronously() -> None:
+    s = create_scheduler("sh", min_budget=1, max_budget=9, eta=3)
+    scores = {t: [float(t)] * 3 for t in range(30)}
+    jobs = _simulate(s, scores, 9 + 3 + 1 + 1)
+    assert [(j.trial, j.budget) for j in jobs] == [
+        *[(t, 1) for t in range(9)],   # the bracket's 9 trials at 1 epoch
+        (8, 3), (7, 3), (6, 3),        # then its best third, best first
+        (8, 9),                        # the best of those to the top
+        (9, 1),                        # and the next bracket begins
+    ]
+    assert not s.promotable(0) and s.promotable(9)
+
+
+def test_hyperband_brackets_follow_the_paper() -> None:
+    # Li et al. 2018, Algorithm 1 with R = 27, eta = 3: s_max = 3, n = ⌈(s_max+1)/(s+1)·η^s⌉
+    s = create_scheduler("hyperband", min_budget=1, max_budget=27, eta=3)
+    assert s.brackets == [(0, 27), (1, 12), (2, 6), (3, 4)]  # type: ignore[attr-defined]
+    scores = {t: [float(t % 7)] * 4 for t in range(200)}
+    jobs = _simulate(s, scores, 27 + 9 + 3 + 1 + 12)
+    assert [j.budget for j in jobs[-12:]] == [3] * 12  # bracket s=2 starts 12 trials at 3
+
+
+def test_median_rule_stops_below_the_median() -> None:
+    s = create_scheduler("median", min_budget=1, max_budget=9, eta=3)
+    for t, score in enumerate([5.0, 4.0, 3.0, 2.0, 1.0, 9.0, 0.5]):
+        job = s.next_job({})
+        assert job is not None
+        s.start(job, t) if job.trial is None else None
+        s.report(t, 1, score)
+    # the first 5 go on (startup); trial 5 is above the median, trial 6 below it
+    assert s.promotable(5) and not s.promotable(6) and s.promotable(0)
+
+
+def test_forget_pending_hands_a_lost_promotion_out_again() -> None:
+    s = create_scheduler("asha", min_budget=1, max_budget=9, eta=3)
+    for t, score in enumerate([1.0, 3.0, 2.0]):
+        s.start(Job(None, 1, 0), t)
+        s.report(t, 1, score)
+    job = s.next_job({})
+    assert job == Job(1, 3, 1)
+    s.start(job, 1)  # ... and the driver is killed before trial 1 reports at 3 epochs
+    saved = json.loads(json.dumps(s.state_dict()))
+    fresh = create_scheduler("asha", min_budget=1, max_budget=9, eta=3)
+    fresh.load_state_dict(saved)
+    assert fresh.next_job({}) == Job(None, 1, 0)  # promoted already, as far as it knows
+    fresh.forget_pending()
+    assert fresh.next_job({}) == Job(1, 3, 1)

@@ -29,6 +29,8 @@ class TrialRecord:
             ``score`` is then its result there, calibrated to the top budget (see
             :func:`archsmith.schedulers.rung_targets`). ``None`` without a scheduler.
         rungs: Under a scheduler, the trial's own score at each budget it reached.
+        max_budget: Under a scheduler, the top budget (a trial with ``budget ==
+            max_budget`` is fully trained); ``None`` without a scheduler.
     """
 
     number: int
@@ -38,6 +40,7 @@ class TrialRecord:
     metrics: dict[str, float] = field(default_factory=dict)
     budget: int | None = None
     rungs: dict[int, float] = field(default_factory=dict)
+    max_budget: int | None = None
 
     @property
     def complete(self) -> bool:

@@ -143,6 +143,10 @@ class OptunaStrategy(Strategy):
         self._base_seed: int | None = seed
         self._pending: dict[tuple[int, ...], list[int]] = {}
         self._told: set[int] = set()
+        #: Multi-fidelity searches: ``number → {params, choices, rungs, top, failed}``;
+        #: the study is rebuilt from it (a promoted trial's result replaces its earlier one).
+        self._mf: dict[int, dict[str, Any]] = {}
+        self._mf_dirty = False
         #: Proposals whose hash was already in the history or proposed before.
         self.repeats = 0
         self.study = self._new_study()
@@ -228,6 +232,8 @@ class OptunaStrategy(Strategy):
         if self._base_seed is None:
             self._base_seed = int(rng.integers(2**31 - 1))
         self._sync(history)
+        if self._mf_dirty:
+            self._rebuild_mf()
         seen = {t.arch.hash for t in history}
         out: list[Architecture] = []
         with _quiet(self.optuna):
@@ -254,10 +260,56 @@ class OptunaStrategy(Strategy):
         if missing:
             self.tell(missing)
 
+    # -- multi-fidelity: rung results reported as Optuna's pruners see them ----------------
+    def _tell_rungs(self, rec: TrialRecord) -> None:
+        """Records a trial of a multi-fidelity search: each rung an intermediate value
+        (``trial.report(value, step=budget)``), fully trained ones ``COMPLETE`` with their
+        top value, the others ``PRUNED`` — so TPE ranks them as it does under an Optuna
+        pruner. A later rung of the same trial replaces its entry."""
+        params, dists = self._params_of(rec.arch)
+        top = rec.budget is not None and rec.budget == rec.max_budget
+        self._mf[rec.number] = {
+            "params": params, "choices": {k: list(d.choices) for k, d in dists.items()},
+            "rungs": {str(b): float(v) for b, v in sorted(rec.rungs.items())},
+            "top": bool(top and rec.complete), "failed": not rec.rungs,
+        }
+        queue = self._pending.get(rec.arch.indices)
+        if queue:  # the asked trial is dropped with the next rebuild
+            queue.pop(0)
+            if not queue:
+                del self._pending[rec.arch.indices]
+        self._mf_dirty = True
+
+    def _rebuild_mf(self) -> None:
+        ts = self.optuna.trial.TrialState
+        dist_cls = self.optuna.distributions.CategoricalDistribution
+        storage = self.study._storage
+        attrs = _jsonable(storage.get_study_system_attrs(self.study._study_id))
+        self.study = self._new_study()
+        with _quiet(self.optuna):
+            for n in sorted(self._mf):
+                e = self._mf[n]
+                steps = {int(b): v for b, v in e["rungs"].items()}
+                state = ts.FAIL if e["failed"] else ts.COMPLETE if e["top"] else ts.PRUNED
+                self.study.add_trial(self.optuna.trial.create_trial(
+                    state=state, value=steps[max(steps)] if state == ts.COMPLETE else None,
+                    intermediate_values=steps,
+                    params=e["params"],
+                    distributions={k: dist_cls(tuple(v)) for k, v in e["choices"].items()},
+                ))
+            for k, v in attrs.items():
+                self.study._storage.set_study_system_attr(self.study._study_id, k, v)
+        self._pending = {}
+        self._mf_dirty = False
+
     def tell(self, results: Sequence[TrialRecord]) -> None:
         ts = self.optuna.trial.TrialState
         with _quiet(self.optuna):
             for rec in results:
+                if rec.state != "running" and rec.max_budget is not None:
+                    self._told.add(rec.number)
+                    self._tell_rungs(rec)
+                    continue
                 if rec.state == "running" or rec.number in self._told:
                     continue
                 self._told.add(rec.number)
@@ -297,6 +349,7 @@ class OptunaStrategy(Strategy):
             "trials": trials,
             "told": sorted(self._told),
             "repeats": self.repeats,
+            "mf": {str(n): e for n, e in self._mf.items()},
             "study_system_attrs": _jsonable(
                 storage.get_study_system_attrs(self.study._study_id)
             ),
@@ -324,6 +377,9 @@ class OptunaStrategy(Strategy):
             storage = self.study._storage
             for k, v in state.get("study_system_attrs", {}).items():
                 storage.set_study_system_attr(self.study._study_id, k, v)
+        self._mf = {int(n): dict(e) for n, e in state.get("mf", {}).items()}
+        if self._mf:
+            self._rebuild_mf()
 
     def config(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,5 @@
-"""Conformance suites every plug-in passes: strategies, spaces, critics, executors.
+"""Conformance suites every plug-in passes: strategies, spaces, critics, executors,
+schedulers.
 
 Public, so that plug-in authors run them on their own classes (as Optuna's
 ``optuna/testing`` and scikit-learn's ``check_estimator`` do). Each suite gives
@@ -21,6 +22,12 @@ from archsmith.testing._executors import (
     check_executor,
     executor_checks,
 )
+from archsmith.testing._schedulers import (
+    SchedulerFactory,
+    check_scheduler,
+    scheduler_checks,
+    simulate,
+)
 from archsmith.testing._spaces import check_space, conformance_spaces, space_checks, toy_space
 from archsmith.testing._strategies import StrategyFactory, check_strategy, strategy_checks
 
@@ -28,15 +35,19 @@ __all__ = [
     "CriticFactory",
     "ExecutorFactory",
     "FaultyEvaluator",
+    "SchedulerFactory",
     "StrategyFactory",
     "check_critic",
     "check_executor",
+    "check_scheduler",
     "check_space",
     "check_strategy",
     "conformance_spaces",
     "critic_checks",
     "executor_checks",
     "graph_score",
+    "scheduler_checks",
+    "simulate",
     "space_checks",
     "strategy_checks",
     "toy_space",

@@ -1,0 +1,69 @@
+"""Wall-clock comparison of multi-fidelity search on real training (issue 13).
+
+Runs, in one go and ``--parallel`` processes at a time (one torch thread each), for
+every seed: ``archsmith search`` with each (strategy, scheduler) under ``--time-budget``,
+and the plain-Optuna reference (``benchmarks/optuna_reference.py``: TPE +
+HyperbandPruner over the same space, split and optimiser settings). Writes
+``OUT/results_time.csv``, ``OUT/summary_time.md`` (mean best fully trained validation
+accuracy at ¼, ½ and all of the budget; paired 95 % intervals against the Optuna
+reference; the second each run reaches the reference's final level) and
+``OUT/curves_time.png``.
+
+The measurement of issue 13 (about 75 minutes on 2 cores)::
+
+    python benchmarks/multifidelity_wallclock.py --data mnist1d --space cnn --epochs 20 \\
+        --time-budget 600 --seeds 0,1,2 --parallel 2 --out bench-wallclock \\
+        --configs gc:asha,gc:none,random:asha,optuna:tpe:asha
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from archsmith.report._wallclock import WallclockJob, archsmith_job, run_wallclock
+
+REFERENCE = ("optuna-tpe-hyperband", "hyperband-pruner")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--data", default="mnist1d")
+    p.add_argument("--space", default="cnn")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--min-epochs", type=int, default=1)
+    p.add_argument("--eta", type=int, default=3)
+    p.add_argument("--time-budget", type=float, default=600.0)
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--parallel", type=int, default=2)
+    p.add_argument("--configs", default="gc:asha,gc:none,random:asha,optuna:tpe:asha",
+                   help="strategy:scheduler pairs (the scheduler is after the last colon)")
+    p.add_argument("--no-reference", action="store_true", help="skip plain Optuna")
+    p.add_argument("--out", type=Path, required=True)
+    a = p.parse_args(argv)
+    seeds = [int(s) for s in a.seeds.split(",")]
+    jobs: list[WallclockJob] = []
+    for seed in seeds:
+        if not a.no_reference:
+            folder = a.out / "runs" / f"optuna-reference-seed{seed}"
+            jobs.append(WallclockJob(
+                REFERENCE[0], REFERENCE[1], seed,
+                [sys.executable, str(Path(__file__).with_name("optuna_reference.py")),
+                 "--data", a.data, "--space", a.space, "--epochs", str(a.epochs),
+                 "--time-budget", str(a.time_budget), "--seeds", str(seed), "--out",
+                 str(folder), "--quiet"], folder, kind="csv"))
+        for cfg in a.configs.split(","):
+            strategy, scheduler = cfg.rsplit(":", 1)
+            jobs.append(archsmith_job(a.data, a.space, strategy, scheduler, seed, a.epochs,
+                                      a.time_budget, a.out, a.min_epochs, a.eta))
+    summary = run_wallclock(
+        jobs, a.out, a.epochs, a.time_budget, parallel=a.parallel,
+        baseline=None if a.no_reference else "|".join(REFERENCE),
+        progress=lambda d, n, t: print(f"[{n}/{t}] {d} done", flush=True))
+    print((a.out / "summary_time.md").read_text())
+    del summary
+
+
+if __name__ == "__main__":
+    main()
