@@ -11,9 +11,9 @@ import pytest
 
 from archsmith.critic import CRITICS, create_critic
 from archsmith.executors import EXECUTORS, create_executor
+from archsmith.schedulers import SCHEDULERS, Job, Scheduler, create_scheduler
 from archsmith.space import Architecture, SearchSpace
 from archsmith.strategies import STRATEGIES, Strategy, TrialRecord, create_strategy
-from archsmith.schedulers import SCHEDULERS, Job, Scheduler, create_scheduler
 from archsmith.testing import (
     check_scheduler,
     check_strategy,

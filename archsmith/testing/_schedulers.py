@@ -35,8 +35,8 @@ def _score(trial: int, rung: int) -> float | None:
 def simulate(sched: Scheduler, steps: int, workers: int, seed: int = 0,
              state: dict[str, Any] | None = None) -> list[tuple[str, int, int]]:
     """Drives ``sched`` for ``steps`` finished jobs; returns the events
-    ``("start" | "promote" | "report", trial, rung)`` in order (``start``: a new trial). ``state`` (optional) carries
-    ``running`` and ``next_trial`` between calls."""
+    ``("start" | "promote" | "report", trial, rung)`` in order (``start``: a new
+    trial). ``state`` (optional) carries ``running`` and ``next_trial`` between calls."""
     rng = np.random.default_rng(seed)
     st = state if state is not None else {}
     running: dict[int, Job] = st.setdefault("running", {})
