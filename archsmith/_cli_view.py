@@ -137,7 +137,8 @@ def run_search(search: Any) -> None:
     if summary.get("time_budget_reached"):
         console.print(f"time budget of {search.config.time_budget:g} s reached; "
                       f"`archsmith resume {search.out}` continues towards "
-                      f"{search.config.budget} trials")
+                      f"{search.config.budget} "
+                      + ("full trainings" if search.config.scheduler else "trials"))
     if search.executor.name == "simulated":
         from archsmith.executors import SimulatedClock
 
