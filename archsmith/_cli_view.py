@@ -54,7 +54,9 @@ class _ProgressView:
     """Rich progress bar fed by the search's progress events."""
 
     def __init__(self, budget: int, objective: str, verbose: bool = True,
-                 retrains: bool = True) -> None:
+                 retrains: bool = True, time_budget: float | None = None) -> None:
+        self.time_budget = time_budget
+        self.t0 = time.perf_counter()
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
@@ -76,6 +78,7 @@ class _ProgressView:
         p = self.progress
         best = "–" if ev.get("best") is None else fmt(ev["best"])
         if ev["event"] == "start":  # the store is open and the search is this driver's
+            self.t0 = time.perf_counter()
             p.start()
             p.update(self.task, completed=ev["done"], best=best)
             kept = ev.get("kept", ev["done"])
@@ -103,8 +106,14 @@ class _ProgressView:
                 at = f" at {ev['rung_budget']} epochs" if "rung" in ev else ""
                 p.console.print(f"trial {rec.number:>3}  [red]failed[/]{at}   {ev['error']}")
             p.update(self.task, completed=ev["done"], best=best)
+            desc = []
             if "rungs" in ev:  # multi-fidelity: results per rung, lowest first
-                p.update(self.task, description="rungs " + "/".join(map(str, ev["rungs"])))
+                desc.append("rungs " + "/".join(map(str, ev["rungs"])))
+            if self.time_budget is not None:
+                left = self.time_budget - (time.perf_counter() - self.t0)
+                desc.append(f"{max(left, 0):.0f} s left" if left > 0 else "time's up")
+            if desc:
+                p.update(self.task, description=", ".join(desc))
         elif ev["event"] == "final":
             p.update(self.task, description="retraining best" if self.retrains else "finishing")
 
@@ -113,7 +122,8 @@ def run_search(search: Any) -> None:
     """Runs a search with a progress bar; SIGTERM and Ctrl-C stop it cleanly."""
     cfg = search.config
     view = _ProgressView(cfg.budget, search.objective, verbose=cfg.source == "data",
-                         retrains=cfg.export and isinstance(search.evaluator, TrainsFinal))
+                         retrains=cfg.export and isinstance(search.evaluator, TrainsFinal),
+                         time_budget=cfg.time_budget)
 
     def on_term(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt

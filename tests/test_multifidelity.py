@@ -390,3 +390,27 @@ def test_optuna_strategies_see_rungs_as_a_pruner_reports_them() -> None:
     finished = [t for t in again.study.trials if t.state.name != "RUNNING"]
     assert sorted(t.state.name for t in finished) == ["COMPLETE", "COMPLETE"]
     assert sorted(t.value for t in finished) == [70.0, 80.0]
+
+
+def test_bench_on_real_training_against_seconds(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    result = CliRunner().invoke(app, [
+        "bench", "--data", "iris", "--space", "mlp", "--strategies", "random",
+        "--scheduler", "asha,none", "--time-budget", "4", "--epochs", "3", "--seeds", "1",
+        "--workers", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import csv
+
+    with open(out / "results_time.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["strategy"], r["scheduler"]) for r in rows} == {("random", "asha"),
+                                                               ("random", "none")}
+    for key in {(r["strategy"], r["scheduler"]) for r in rows}:
+        best = [float(r["best_so_far"]) for r in rows if (r["strategy"], r["scheduler"]) == key]
+        secs = [float(r["seconds"]) for r in rows if (r["strategy"], r["scheduler"]) == key]
+        assert best == sorted(best) and all(0 <= s <= 4 for s in secs)
+    assert "random | asha" in (out / "summary_time.md").read_text()
+    assert (out / "curves_time.png").stat().st_size > 1000
+    bad = CliRunner().invoke(app, ["bench", "--data", "iris", "--strategies", "random",
+                                   "--out", str(tmp_path / "b2")])
+    assert bad.exit_code == 2 and "--time-budget" in bad.output
