@@ -121,11 +121,18 @@ class ScheduledRun:
         self.told = told | {f"{r.number}:{r.budget}" for r in late}
         if late:
             s.strategy.tell(self._records({r.number for r in late}))
+        self._strategy_state = s.strategy.state_dict()
         self.spent = sum(r.trained for rs in self.rungs.values() for r in rs.values())
+        self._tidy_checkpoints()
 
-    def _save(self) -> None:
+    def _save(self, strategy: bool = True) -> None:
+        """Saves the scheduler's state with the strategy's (``strategy=False``: with the
+        strategy's state as of the last result, as when a job starts — a resume then
+        asks again from there, as the uninterrupted run did)."""
+        if strategy:
+            self._strategy_state = self.search.strategy.state_dict()
         self.store.save_strategy_state(self.sid, {
-            "strategy": self.search.strategy.state_dict(),
+            "strategy": self._strategy_state,
             "scheduler": self.sched.state_dict(), "told_rungs": sorted(self.told),
             "checkpoint_peak_bytes": self.peak_bytes,
         })
@@ -222,10 +229,15 @@ class ScheduledRun:
     def _start(self, job: Job) -> bool:
         """Starts ``job`` if the budget allows; ``False`` when the budget is spent."""
         start, cost = self._cost(job)
-        committed = self.spent + sum(self._cost(r.job)[1] for r in self.running.values())
+        committed = self.spent + sum(r.job.budget - r.start_from for r in self.running.values())
         if committed + cost > self.limit + 1e-9:
             return False
         s = self.search
+        if job.trial is not None and job.rung in self.rungs.get(job.trial, {}):
+            # stored already (a state older than the store): record it, train nothing
+            self.sched.start(job, job.trial)
+            self.sched.report(job.trial, job.budget, self._raw(self.rungs[job.trial][job.rung]))
+            return True
         if job.trial is not None:
             number, arch = job.trial, self._arch(job.trial)
         else:
@@ -235,7 +247,8 @@ class ScheduledRun:
             rng = np.random.default_rng([self.cfg.seed, number])
             arch = s.strategy.ask(self._records() + running, 1, rng)[0]
             done = next((r for r in self.rows.values() if r.hash == arch.hash
-                         and r.cached_from is None and r.number in self.rungs), None)
+                         and r.cached_from is None and r.state == "complete"
+                         and r.number in self.rungs), None)
             self.store.start_trial(self.sid, number, arch.to_dict(), arch.hash, job.budget)
             self.rows[number] = TrialRow(number=number, arch=arch.to_dict(), hash=arch.hash,
                                          state="running", budget=job.budget)
@@ -244,7 +257,9 @@ class ScheduledRun:
                 self._duplicate(number, done)
                 return True
             self.duplicates = 0
+            self._ckpt(number).unlink(missing_ok=True)  # a number freed by a crash
         self.sched.start(job, number)
+        self._save(strategy=False)  # the job is the scheduler's: a crash cannot lose it
         run = _Running(job, number, arch, start)
         self.running[number] = run
         self._submit(run)
@@ -256,6 +271,7 @@ class ScheduledRun:
         self.rows[number] = _cached_row(number, done)
         self.duplicates += 1
         self.search.strategy.tell(self._records({number}))
+        self._save()
         self._emit("trial", record=self._records({number})[0], error=None, cached=True)
 
     def _finish(self, number: int, result: EvalResult) -> None:
@@ -311,6 +327,7 @@ class ScheduledRun:
                 if deadline is not None and time.perf_counter() >= deadline:
                     s.time_budget_reached = True
                 asking = not (exhausted or s.stop_requested or s.time_budget_reached)
+                job: Job | None = None
                 while asking and len(self.running) < ex.workers:
                     job = self.sched.next_job({n: r.job.rung for n, r in self.running.items()})
                     if job is None:
@@ -319,8 +336,11 @@ class ScheduledRun:
                         exhausted = True
                         break
                 if not self.running:
-                    if asking and not exhausted:
+                    if asking and not exhausted and job is not None:
                         continue  # e.g. a duplicate answered from storage
+                    if asking and not exhausted:
+                        raise RuntimeError(f"scheduler {self.sched.name!r} waits with no job "
+                                           "running; it would never go on")
                     break
                 for number, result in ex.wait():
                     run = self.running[number]

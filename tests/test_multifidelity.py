@@ -92,13 +92,13 @@ _CRASH = textwrap.dedent("""
     from archsmith.evaluators import TrainingEvaluator
     out, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     calls = [0]
-    if mode == "save":  # a rung is stored, the states are not saved yet
+    if mode == "save":  # odd n: a job started, unsaved; even n: a rung stored, unsaved
         orig = ScheduledRun._save
-        def patched(self):
+        def patched(self, *a, **k):
             calls[0] += 1
             if calls[0] == n:
                 os._exit(9)
-            orig(self)
+            orig(self, *a, **k)
         ScheduledRun._save = patched
     else:  # the checkpoint is written, the result never reaches the driver
         orig_ev = TrainingEvaluator.evaluate
@@ -113,7 +113,7 @@ _CRASH = textwrap.dedent("""
 """) % WINE
 
 
-@pytest.mark.parametrize(("mode", "n"), [("save", 7), ("train", 5), ("train", 12)])
+@pytest.mark.parametrize(("mode", "n"), [("save", 7), ("save", 8), ("train", 5), ("train", 12)])
 def test_crash_then_resume_gives_the_uninterrupted_leaderboard(
     tmp_path: Path, mode: str, n: int
 ) -> None:

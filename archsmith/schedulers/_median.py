@@ -16,15 +16,16 @@ __all__ = ["MedianStopping"]
 class MedianStopping(Scheduler):
     """Continue a trial while it is at least as good as the median at each rung.
 
-    The first ``n_startup`` trials at a rung always go on (Optuna's ``n_startup_trials``),
-    so the median means something. A continued trial is run before any new one.
+    The median is over the other trials' successful results at that rung; until
+    ``n_startup`` of them exist, every trial goes on (Optuna's ``n_startup_trials``), so
+    the median means something. A continued trial is run before any new one.
 
     Args:
         n_startup: Results a rung needs before it stops any trial.
 
     Example:
         >>> s = MedianStopping(min_budget=1, max_budget=4, eta=2, n_startup=2)
-        >>> for t, score in enumerate([0.5, 0.9, 0.1]):
+        >>> for t, score in enumerate([0.5, 0.9, 0.1]):  # 0, 1: fewer than 2 others
         ...     s.start(s.next_job({}), t)
         ...     s.report(t, 1, score)
         >>> s.next_job({})  # 0 and 1 were startup trials; 2 is below the median
@@ -48,8 +49,9 @@ class MedianStopping(Scheduler):
         value = self.results[k][trial]
         if k == self.top or value == float("-inf"):
             return
-        rung = list(self.results[k].values())
-        if len(rung) <= self.n_startup or value >= statistics.median(rung):
+        # as Optuna's MedianPruner: the median of the *other* trials' successful results
+        others = [v for t, v in self.results[k].items() if t != trial and v > float("-inf")]
+        if len(others) < self.n_startup or value >= statistics.median(others):
             self.go_on[k].add(trial)
 
     def next_job(self, running: dict[int, int]) -> Job:

@@ -147,6 +147,9 @@ class OptunaStrategy(Strategy):
         #: the study is rebuilt from it (a promoted trial's result replaces its earlier one).
         self._mf: dict[int, dict[str, Any]] = {}
         self._mf_dirty = False
+        #: Trials asked so far (seeds the sampler in multi-fidelity searches, whose
+        #: rebuilt study no longer holds the running trials).
+        self._asks = 0
         #: Proposals whose hash was already in the history or proposed before.
         self.repeats = 0
         self.study = self._new_study()
@@ -238,7 +241,8 @@ class OptunaStrategy(Strategy):
         out: list[Architecture] = []
         with _quiet(self.optuna):
             for _ in range(n):
-                n_trials = len(self.study.get_trials(deepcopy=False))
+                n_trials = self._asks if self._mf else len(self.study.get_trials(deepcopy=False))
+                self._asks += 1
                 self.study.sampler = self._fresh_sampler(n_trials)
                 trial = self.study.ask()
                 idx = [-1] * len(self.space.decisions)
@@ -350,6 +354,7 @@ class OptunaStrategy(Strategy):
             "told": sorted(self._told),
             "repeats": self.repeats,
             "mf": {str(n): e for n, e in self._mf.items()},
+            "asks": self._asks,
             "study_system_attrs": _jsonable(
                 storage.get_study_system_attrs(self.study._study_id)
             ),
@@ -378,6 +383,7 @@ class OptunaStrategy(Strategy):
             for k, v in state.get("study_system_attrs", {}).items():
                 storage.set_study_system_attr(self.study._study_id, k, v)
         self._mf = {int(n): dict(e) for n, e in state.get("mf", {}).items()}
+        self._asks = int(state.get("asks", len(state.get("trials", []))))
         if self._mf:
             self._rebuild_mf()
 
