@@ -369,9 +369,9 @@ class ScheduledRun:
             return
         if any(self._raw(r) is not None for rs in self.rungs.values() for r in rs.values()):
             return
-        from archsmith.search import _error_kind
+        from archsmith._errors_text import error_kind
 
-        if len({_error_kind(e) for e in errs if e}) == 1:
+        if len({error_kind(e) for e in errs if e}) == 1:
             self.search.abort_reason = (
                 f"the first {k} trials all failed with the same error, so the search "
                 f"stopped (set fail_fast = 0 to go on regardless): {errs[-1]}")
@@ -410,7 +410,8 @@ def run_scheduled(search: Search, store: Store, sid: int,
                   progress: ProgressFn | None) -> dict[str, Any]:
     """Runs ``search`` (which has a scheduler) to its budget, then exports the best
     trial trained to the top budget; returns :meth:`Search.summary`."""
-    from archsmith.search import _last_error, _LeaseLostError
+    from archsmith._errors_text import last_error
+    from archsmith.search import _LeaseLostError
 
     search.abort_reason = None
     run = ScheduledRun(search, store, sid, progress)
@@ -426,7 +427,7 @@ def run_scheduled(search: Search, store: Store, sid: int,
         search.abort_reason, status = None, "finished"
     if status == "finished" and best is None:
         search.abort_reason = (f"all {len(run.rows)} trials failed; the last error: "
-                               f"{_last_error(run.errors)}")
+                               f"{last_error(run.errors)}")
         status = "failed"
     if status == "finished" and best is not None:
         search._emit(progress, "final", record=best)

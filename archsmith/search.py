@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,8 @@ import numpy as np
 
 from archsmith._build import build_evaluator, build_space, build_strategy, record_evaluator
 from archsmith._config import SearchConfig
+from archsmith._errors_text import error_kind as _error_kind
+from archsmith._errors_text import last_error as _last_error
 from archsmith._fs import make_out_dir
 from archsmith._run_folder import (
     DEFAULT_DB,
@@ -226,10 +227,9 @@ class Search:
         if lease is not None and lease.lost:
             raise _LeaseLostError(
                 f"Search {self.config.name!r} was taken over by another driver while this "
-                "one could not refresh its lease (storage unreachable or the "
-                f"process suspended for over {lease.stale_after:.0f} s). This "
-                "driver stopped; its finished trials are stored."
-            )
+                "one could not refresh its lease (storage unreachable or the process "
+                f"suspended for over {lease.stale_after:.0f} s). This driver stopped; its "
+                "finished trials are stored.")
 
     def _run(self, store: Store, sid: int, progress: ProgressFn | None) -> dict[str, Any]:
         if self.scheduler is not None:
@@ -492,20 +492,6 @@ def _check_rebuildable(cfg: SearchConfig, out: Path, need_space: bool,
 
 class _LeaseLostError(ConfigError):
     """Another driver took this search over; this driver must not write to it."""
-
-
-def _error_kind(error: str) -> str:
-    """An error text with its numbers blanked, so near-identical errors compare equal.
-
-    Example:
-        >>> _error_kind("shape (3, 4) at epoch 2") == _error_kind("shape (5, 4) at epoch 1")
-        True
-    """
-    return re.sub(r"\d+(\.\d+)?", "#", error)
-
-
-def _last_error(errors: list[str | None]) -> str:
-    return next((e for e in reversed(errors) if e), "(no error text)")
 
 
 def _config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
