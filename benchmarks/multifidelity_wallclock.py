@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--parallel", type=int, default=2)
     p.add_argument("--configs", default="gc:asha,gc:none,random:asha,optuna:tpe:asha",
-                   help="strategy:scheduler pairs (the scheduler is after the last colon)")
+                   help="strategy:scheduler pairs (the scheduler is after the last colon), "
+                   "each optionally followed by {key=value;...} of SearchConfig keys, e.g. "
+                   "gc:asha{rung_targets=top} or gc:asha{min_epochs=3}")
     p.add_argument("--no-reference", action="store_true", help="skip plain Optuna")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
@@ -54,9 +56,18 @@ def main(argv: list[str] | None = None) -> None:
                  "--time-budget", str(a.time_budget), "--seeds", str(seed), "--out",
                  str(folder), "--quiet"], folder, kind="csv"))
         for cfg in a.configs.split(","):
-            strategy, scheduler = cfg.rsplit(":", 1)
-            jobs.append(archsmith_job(a.data, a.space, strategy, scheduler, seed, a.epochs,
-                                      a.time_budget, a.out, a.min_epochs, a.eta))
+            # strategy:scheduler, optionally {key=value;...} of further SearchConfig keys
+            base, _, extra = cfg.partition("{")
+            strategy, scheduler = base.rsplit(":", 1)
+            settings = {}
+            for item in filter(None, extra.rstrip("}").split(";")):
+                k, v = item.split("=", 1)
+                settings[k] = int(v) if v.isdigit() else v
+            mins = int(settings.pop("min_epochs", a.min_epochs))
+            jobs.append(archsmith_job(
+                a.data, a.space, strategy, scheduler, seed, a.epochs, a.time_budget, a.out,
+                mins, a.eta, settings, label=scheduler + (f"{{{extra}" if extra else "")
+                + ("" if mins == a.min_epochs or extra else f"-min{mins}")))
     summary = run_wallclock(
         jobs, a.out, a.epochs, a.time_budget, parallel=a.parallel,
         baseline=None if a.no_reference else "|".join(REFERENCE),

@@ -50,16 +50,31 @@ class WallclockJob:
 
 def archsmith_job(data: str, space: str, strategy: str, scheduler: str, seed: int,
                   epochs: int, time_budget: float, out: Path, min_epochs: int = 1,
-                  eta: int = 3) -> WallclockJob:
-    """The ``archsmith search`` of one (strategy, scheduler, seed)."""
-    folder = out / "runs" / f"{strategy.replace(':', '-')}-{scheduler}-seed{seed}"
+                  eta: int = 3, settings: dict[str, Any] | None = None,
+                  label: str | None = None) -> WallclockJob:
+    """The ``archsmith search`` of one (strategy, scheduler, seed).
+
+    ``settings`` are further :class:`~archsmith.SearchConfig` keys (scalars), written to
+    a ``--config`` file; ``label`` names the configuration in the results (default: the
+    scheduler's name).
+    """
+    name = label or scheduler
+    slug = "".join(c if c.isalnum() else "-" for c in f"{strategy}-{name}")
+    folder = out / "runs" / f"{slug}-seed{seed}"
     argv = [sys.executable, "-m", "archsmith", "search", "--data", data, "--space", space,
             "--strategy", strategy, "--epochs", str(epochs), "--budget", "100000",
             "--time-budget", str(time_budget), "--seed", str(seed), "--threads", "1",
             "--no-export", "--out", str(folder)]
     if scheduler != "none":
         argv += ["--scheduler", scheduler, "--min-epochs", str(min_epochs), "--eta", str(eta)]
-    return WallclockJob(strategy, scheduler, seed, argv, folder)
+    if settings:
+        import json
+
+        toml = folder.parent / f"{folder.name}.toml"
+        toml.parent.mkdir(parents=True, exist_ok=True)
+        toml.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+        argv += ["--config", str(toml)]
+    return WallclockJob(strategy, name, seed, argv, folder)
 
 
 def read_results(job: WallclockJob, epochs: int, time_budget: float) -> list[dict[str, Any]]:
