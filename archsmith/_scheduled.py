@@ -332,7 +332,11 @@ class ScheduledRun:
                     job = self.sched.next_job({n: r.job.rung for n, r in self.running.items()})
                     if job is None:
                         break
-                    if not self._start(job) or self.duplicates >= MAX_DUPLICATES:
+                    started = self._start(job)
+                    if not started and job.trial is not None and self.sched.asynchronous:
+                        # the promotion does not fit the budget left; a new trial may
+                        started = self._start(Job(None, self.sched.budgets[0], 0))
+                    if not started or self.duplicates >= MAX_DUPLICATES:
                         exhausted = True
                         break
                 if not self.running:

@@ -28,6 +28,7 @@ class ASHA(Scheduler):
     """
 
     name = "asha"
+    asynchronous = True
 
     def next_job(self, running: dict[int, int]) -> Job:
         for k in range(self.top - 1, -1, -1):

@@ -69,6 +69,9 @@ class Scheduler:
     """
 
     name = "scheduler"
+    #: Whether any free worker may start a new trial at the lowest rung (ASHA, median)
+    #: instead of the proposed job; synchronous schedulers (brackets) may not.
+    asynchronous = False
 
     def __init__(self, min_budget: int, max_budget: int, eta: int = 3) -> None:
         self.budgets = rung_budgets(min_budget, max_budget, eta)

@@ -35,6 +35,7 @@ class MedianStopping(Scheduler):
     """
 
     name = "median"
+    asynchronous = True
 
     def __init__(self, min_budget: int, max_budget: int, eta: int = 3,
                  n_startup: int = 5) -> None:
