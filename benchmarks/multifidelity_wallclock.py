@@ -21,10 +21,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from archsmith.report._wallclock import WallclockJob, archsmith_job, run_wallclock
 
 REFERENCE = ("optuna-tpe-hyperband", "hyperband-pruner")
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,11 +69,17 @@ def main(argv: list[str] | None = None) -> None:
             # strategy:scheduler, optionally {key=value;...} of further SearchConfig keys
             base, _, extra = cfg.partition("{")
             strategy, scheduler = base.rsplit(":", 1)
-            settings = {}
+            settings: dict[str, Any] = {}
             for item in filter(None, extra.rstrip("}").split(";")):
                 k, v = item.split("=", 1)
-                settings[k] = int(v) if v.isdigit() else v
+                value = _number(v)
+                if "." in k:  # strategy_config.cost_exponent=1
+                    outer, inner = k.split(".", 1)
+                    settings.setdefault(outer, {})[inner] = value
+                else:
+                    settings[k] = value
             mins = int(settings.pop("min_epochs", a.min_epochs))
+            # the label keeps what was asked for: asha{min_epochs=3}
             jobs.append(archsmith_job(
                 a.data, a.space, strategy, scheduler, seed, a.epochs, a.time_budget, a.out,
                 mins, a.eta, settings, label=scheduler + (f"{{{extra}" if extra else "")

@@ -68,13 +68,20 @@ def archsmith_job(data: str, space: str, strategy: str, scheduler: str, seed: in
     if scheduler != "none":
         argv += ["--scheduler", scheduler, "--min-epochs", str(min_epochs), "--eta", str(eta)]
     if settings:
-        import json
-
         toml = folder.parent / f"{folder.name}.toml"
         toml.parent.mkdir(parents=True, exist_ok=True)
-        toml.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+        toml.write_text("".join(f"{k} = {_toml(v)}\n" for k, v in settings.items()))
         argv += ["--config", str(toml)]
     return WallclockJob(strategy, name, seed, argv, folder)
+
+
+def _toml(value: Any) -> str:
+    """A TOML value: JSON's scalars, and inline tables for dicts."""
+    import json
+
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 def read_results(job: WallclockJob, epochs: int, time_budget: float) -> list[dict[str, Any]]:

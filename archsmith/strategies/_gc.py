@@ -113,6 +113,11 @@ class GeneratorCritic(Strategy):
             ``max(full_refit_every, full_refit_growth × n)`` new results arrived since
             the last fresh fit on ``n`` results.
         full_refit_growth: See ``full_refit_every``.
+        cost_exponent: Cost-aware selection (0: off): a candidate's acquisition gain
+            over the incumbent is divided by its predicted cost per epoch to this power
+            (expected improvement per second for ``1``; see
+            :mod:`archsmith.strategies._cost_model`).
+        cost_metric: The metric whose value per budget unit is the cost.
         seed: Seed of the policy's initial weights (``None``: drawn from the first
             round's generator).
 
@@ -157,6 +162,8 @@ class GeneratorCritic(Strategy):
         refit_fraction: float = 0.01,
         full_refit_every: int = 10,
         full_refit_growth: float = 0.25,
+        cost_exponent: float = 0.0,
+        cost_metric: str = "train_seconds",
         seed: int | None = None,
     ) -> None:
         from archsmith.critic import create_critic
@@ -213,6 +220,11 @@ class GeneratorCritic(Strategy):
         self.refit_fraction = float(refit_fraction)
         self.full_refit_every = full_refit_every
         self.full_refit_growth = float(full_refit_growth)
+        if not isinstance(cost_exponent, int | float) or not 0 <= cost_exponent <= 10:
+            raise ConfigError(f"gc: cost_exponent must be a number from 0 to 10, got "
+                              f"{cost_exponent!r}.")
+        self.cost_exponent = float(cost_exponent)
+        self.cost_metric = str(cost_metric)
         self.seed = seed
         try:
             self.critic: Predictor = create_critic(critic, space, **self.critic_config)
@@ -372,6 +384,12 @@ class GeneratorCritic(Strategy):
             value = mean + self.beta * std
         else:
             value = mean + std * rng.standard_normal(len(pool))
+        if self.cost_exponent:  # gain per predicted cost (EI per second for "ei")
+            from archsmith.strategies._cost_model import per_cost, relative_costs
+
+            cost = relative_costs(pool, done, self.cost_metric)
+            best = 0.0 if self.acquisition == "ei" else max(float(t.score) for t in done)  # type: ignore[arg-type]
+            value = per_cost(value, best, cost, self.cost_exponent)
         # ties (e.g. zero EI everywhere) are broken by the predicted mean
         order = np.lexsort((-mean, -value))[:k]
         return [pool[int(i)] for i in order]
@@ -447,6 +465,7 @@ class GeneratorCritic(Strategy):
             "value_coef": self.value_coef, "hidden": self.hidden, "tanh_c": self.tanh_c,
             "refit_fraction": self.refit_fraction, "full_refit_every": self.full_refit_every,
             "full_refit_growth": self.full_refit_growth,
+            "cost_exponent": self.cost_exponent, "cost_metric": self.cost_metric,
             "seed": self.seed,
         }
 
