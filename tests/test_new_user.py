@@ -222,7 +222,8 @@ def test_help_shows_defaults_and_plain_flags() -> None:
     code, text = _invoke("search", "--help")
     assert code == 0
     flat = " ".join(text.split())
-    for needle in ("--budget <int> Number of trials. [default: 20]", "[default: evolution]",
+    for needle in ("--budget <int> Number of trials;", "full trainings", "[default: 20]",
+                   "[default: evolution]", "--scheduler", "--min-epochs", "--eta",
                    "--export / --no-export", "--threads", "--device", "num_threads",
                    "batch_size"):
         assert needle in flat, needle
