@@ -113,10 +113,9 @@ class GeneratorCritic(Strategy):
             ``max(full_refit_every, full_refit_growth × n)`` new results arrived since
             the last fresh fit on ``n`` results.
         full_refit_growth: See ``full_refit_every``.
-        cost_exponent: Cost-aware selection (0: off): a candidate's acquisition gain
-            over the incumbent is divided by its predicted cost per epoch to this power
-            (expected improvement per second for ``1``; see
-            :mod:`archsmith.strategies._cost_model`).
+        cost_exponent: Cost-aware search (0: off): gains over the incumbent, in the
+            acquisition and in the generator's rewards, are divided by the predicted cost
+            per epoch to this power (:mod:`archsmith.strategies._cost_model`).
         cost_metric: The metric whose value per budget unit is the cost.
         seed: Seed of the policy's initial weights (``None``: drawn from the first
             round's generator).
@@ -410,6 +409,14 @@ class GeneratorCritic(Strategy):
         replay += [t for t in _elite(done, self.elite_size) if t.number not in elite_numbers]
         worst = float(ref.min())
         replay_values = [float(t.score) if t.complete else worst for t in replay]  # type: ignore[arg-type]
+        if self.cost_exponent:  # the generator is rewarded per predicted cost too
+            from archsmith.strategies._cost_model import per_cost, relative_costs
+
+            archs = [*sampled, *(t.arch for t in replay), *(t.arch for t in done)]
+            adj = per_cost(np.array([*values, *replay_values, *ref]), float(ref.max()),
+                           relative_costs(archs, done, self.cost_metric), self.cost_exponent)
+            n1, n2 = len(values), len(replay_values)
+            values, replay_values, ref = list(adj[:n1]), list(adj[n1:n1 + n2]), adj[n1 + n2:]
         all_rows = [*rows, *(list(t.arch.indices) for t in replay)]
         if not all_rows or self.ppo_epochs == 0:
             self._learned.update(t.number for t in replay)
