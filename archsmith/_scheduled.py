@@ -146,12 +146,16 @@ class ScheduledRun:
         ok = r.state == "complete" and self.search.objective in r.metrics
         return self.search._score(r.metrics) if ok else None
 
+    def _raw_scores(self) -> dict[int, dict[int, float]]:
+        """``trial → rung → score`` of every successful rung result."""
+        return {n: {k: v for k, r in rs.items() if (v := self._raw(r)) is not None}
+                for n, rs in self.rungs.items()}
+
     # -- what strategies see --------------------------------------------------------------
     def _records(self, only: set[int] | None = None) -> list[TrialRecord]:
         """Every stored trial as the strategy sees it (calibrated or top-only scores)."""
         budgets = self.sched.budgets
-        raw = {n: {k: v for k, r in rs.items() if (v := self._raw(r)) is not None}
-               for n, rs in self.rungs.items()}
+        raw = self._raw_scores()
         calibrated = rung_targets(raw, len(budgets))
         out = []
         for n in sorted(self.rows) if only is None else sorted(only):
@@ -270,9 +274,10 @@ class ScheduledRun:
                                 curve=list(done.curve), cost=0.0, cached_from=done.number)
         self.rows[number] = _cached_row(number, done)
         self.duplicates += 1
-        self.search.strategy.tell(self._records({number}))
+        rec = self._records({number})[0]
+        self.search.strategy.tell([rec])
         self._save()
-        self._emit("trial", record=self._records({number})[0], error=None, cached=True)
+        self._emit("trial", record=rec, error=None, cached=True)
 
     def _finish(self, number: int, result: EvalResult) -> None:
         run = self.running.pop(number)
@@ -384,8 +389,7 @@ class ScheduledRun:
     # -- results --------------------------------------------------------------------------
     def best(self) -> TrialRecord | None:
         """The best trial trained to the top budget (else at the highest budget reached)."""
-        raw = {n: {k: v for k, r in rs.items() if (v := self._raw(r)) is not None}
-               for n, rs in self.rungs.items()}
+        raw = self._raw_scores()
         reached = [max(v) for v in raw.values() if v]
         if not reached:
             return None

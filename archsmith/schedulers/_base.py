@@ -120,10 +120,12 @@ class Scheduler:
         return k is not None and k < self.top and self.results[k][trial] > float("-inf") \
             and trial not in self.promoted[k]
 
-    def ranked(self, k: int) -> list[int]:
-        """Trials with a successful result at rung ``k``, best first (ties: lower number)."""
+    def ranked(self, k: int, among: list[int] | None = None) -> list[int]:
+        """Trials (of ``among``, default all) with a successful result at rung ``k``,
+        best first (ties: lower number)."""
         rung = self.results[k]
-        return sorted((t for t in rung if rung[t] > float("-inf")), key=lambda t: (-rung[t], t))
+        pool = rung if among is None else (t for t in among if t in rung)
+        return sorted((t for t in pool if rung[t] > float("-inf")), key=lambda t: (-rung[t], t))
 
     def config(self) -> dict[str, Any]:
         return {"min_budget": self.min_budget, "max_budget": self.max_budget, "eta": self.eta}

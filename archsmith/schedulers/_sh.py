@@ -77,9 +77,7 @@ class SuccessiveHalving(Scheduler):
                 prev = self.members[b][k - 1]
                 if any(t not in self.results[k - 1] for t in prev):
                     return None
-                ranked = sorted((t for t in prev if self.results[k - 1][t] > float("-inf")),
-                                key=lambda t: (-self.results[k - 1][t], t))
-                t = next(t for t in ranked[:target] if t not in mem)
+                t = next(t for t in self.ranked(k - 1, prev)[:target] if t not in mem)
                 return Job(t, self.budgets[k], k, bracket=b)
             if any(t not in self.results[k] for t in mem):
                 return None
@@ -120,9 +118,7 @@ class SuccessiveHalving(Scheduler):
         if any(t not in self.results[k] for t in self.members[b][k]):
             return True  # the rung is not decided yet
         target = self._target(b, k + 1)
-        ranked = sorted((t for t in self.members[b][k] if self.results[k][t] > float("-inf")),
-                        key=lambda t: (-self.results[k][t], t))
-        return trial in ranked[:target]
+        return trial in self.ranked(k, self.members[b][k])[:target]
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "members": self.members}

@@ -277,12 +277,18 @@ class OptunaStrategy(Strategy):
             "rungs": {str(b): float(v) for b, v in sorted(rec.rungs.items())},
             "top": bool(top and rec.complete), "failed": not rec.rungs,
         }
-        queue = self._pending.get(rec.arch.indices)
-        if queue:  # the asked trial is dropped with the next rebuild
-            queue.pop(0)
-            if not queue:
-                del self._pending[rec.arch.indices]
+        self._pop_pending(rec.arch)  # the asked trial is dropped with the next rebuild
         self._mf_dirty = True
+
+    def _pop_pending(self, arch: Architecture) -> int | None:
+        """The number of the oldest asked, untold study trial that proposed ``arch``."""
+        queue = self._pending.get(arch.indices)
+        if not queue:
+            return None
+        number = queue.pop(0)
+        if not queue:
+            del self._pending[arch.indices]
+        return number
 
     def _rebuild_mf(self) -> None:
         ts = self.optuna.trial.TrialState
@@ -319,11 +325,8 @@ class OptunaStrategy(Strategy):
                 self._told.add(rec.number)
                 ok = rec.complete
                 value = float(rec.score) if ok and rec.score is not None else None
-                queue = self._pending.get(rec.arch.indices)
-                if queue:
-                    number = queue.pop(0)
-                    if not queue:
-                        del self._pending[rec.arch.indices]
+                number = self._pop_pending(rec.arch)
+                if number is not None:
                     if ok:
                         self.study.tell(number, value)
                     else:
