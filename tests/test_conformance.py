@@ -178,6 +178,7 @@ class _ForgetsState(Scheduler):
     """Broken: its state_dict holds nothing."""
 
     name = "asha"
+    min_top = 1
 
     def next_job(self, running: dict[int, int]) -> Job:
         from archsmith.schedulers._asha import ASHA

@@ -28,7 +28,7 @@ def _simulate(scheduler: object, scores: dict[int, list[float]], jobs: int) -> l
 
 
 def test_asha_promotes_the_top_third_as_soon_as_it_qualifies() -> None:
-    s = create_scheduler("asha", min_budget=1, max_budget=9, eta=3)
+    s = create_scheduler("asha", min_budget=1, max_budget=9, eta=3, min_top=0)  # the paper
     # trial t's score at every rung is t (higher is better) except trial 2, which is best
     scores = {t: [float(t)] * 3 for t in range(20)}
     scores[2] = [100.0] * 3
@@ -43,6 +43,23 @@ def test_asha_promotes_the_top_third_as_soon_as_it_qualifies() -> None:
         (2, 9),                  # rung 1 holds 2, 5, 6: its best third (2) goes on
         (7, 1),
     ]
+
+
+def test_asha_by_default_continues_a_rung_s_best_trial_as_optuna_s_pruners_do() -> None:
+    s = create_scheduler("asha", min_budget=1, max_budget=9, eta=3)
+    assert s.config()["min_top"] == 1
+    scores = {t: [float(t)] * 3 for t in range(20)}
+    scores[2] = [100.0] * 3
+    jobs = _simulate(s, scores, 13)
+    assert [(j.trial, j.budget) for j in jobs] == [
+        (0, 1), (0, 3), (0, 9),  # the first trial is the best of every rung: fully trained
+        (1, 1), (1, 3), (1, 9),  # trial 1 beats it at each rung: it goes on too
+        (2, 1), (2, 3), (2, 9),
+        (3, 1), (4, 1), (5, 1),  # not the best of rung 0 (2 is): stopped at 1 epoch
+        (5, 3),                  # 6 results: the best third is 2 and 5
+    ]
+    with pytest.raises(ConfigError, match="min_top"):
+        create_scheduler("asha", min_budget=1, max_budget=9, eta=3, min_top=2)
 
 
 def test_failed_and_running_trials_are_not_promoted() -> None:
