@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from archsmith._config import DEFAULT_DATA, SearchConfig
 from archsmith.errors import ConfigError
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
     from archsmith.space import SearchSpace
     from archsmith.strategies import Strategy
 
-__all__ = ["build_evaluator", "build_space", "build_strategy", "record_evaluator"]
+__all__ = ["build_evaluator", "build_space", "build_strategy", "check_rebuildable", "config_diff",
+           "record_evaluator"]
 
 
 def build_evaluator(cfg: SearchConfig) -> Evaluator:
@@ -108,3 +110,30 @@ def record_evaluator(config: SearchConfig, evaluator: Evaluator) -> SearchConfig
         epochs = config.epochs  # only what the user set: no training default
     return dataclasses.replace(config, data=data, benchmark=benchmark, evaluator=spec,
                                epochs=epochs, training=training)
+
+
+def check_rebuildable(cfg: SearchConfig, out: Path, need_space: bool,
+                       need_evaluator: bool) -> None:
+    """Names, in one message, every object a resume must be given (space, evaluator)."""
+    from archsmith.space import SPACES
+
+    missing = []
+    if need_space and cfg.space not in SPACES and cfg.space_config.get("rebuild") is not True:
+        missing.append(f"space={cfg.space!r} (a FunctionalSpace whose functions are not "
+                       "importable by reference)")
+    if need_evaluator and any(str(v).startswith("python:") for v in (cfg.data, cfg.evaluator)
+                              if v):
+        what = cfg.evaluator if cfg.evaluator else cfg.data
+        missing.append(f"evaluator=... (a Python object: {str(what)[7:]})")
+    if missing:
+        raise ConfigError(
+            f"The search in {out} was started from Python with objects the stored "
+            f"configuration cannot rebuild; resume it from Python with the same objects: "
+            f"Search.resume({str(out)!r}, {', '.join(missing)})."
+        )
+
+
+def config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    keys = sorted((set(old) | set(new)) - set(SearchConfig.RUNTIME_KEYS) - {"evaluator_info"})
+    diffs = [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
+    return "; ".join(diffs[:5])

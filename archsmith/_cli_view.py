@@ -171,8 +171,16 @@ def print_summary(summary: dict[str, Any], seconds: float) -> None:
     )
     best = summary.get("best")
     if best:
-        obj = best["objective"]
-        console.print(f"best: trial {best['number']}  {obj}={fmt(best['metrics'].get(obj))}")
+        objs = [o for o in str(best["objective"]).split(",") if o]
+        shown = "  ".join(f"{o}={fmt(best['metrics'].get(o))}" for o in objs)
+        if "pareto" in summary:
+            console.print(f"Pareto front: {len(summary['pareto'])} trials "
+                          f"({', '.join(map(str, summary['pareto'][:12]))}"
+                          f"{' …' if len(summary['pareto']) > 12 else ''}); "
+                          "`archsmith export OUT --trial N` exports any of them")
+            console.print(f"knee (exported as best): trial {best['number']}  {shown}")
+        else:
+            console.print(f"best: trial {best['number']}  {shown}")
         console.print(f"      {' '.join(f'{k}={v}' for k, v in best['arch']['decisions'].items())}")
         if "final" in best:
             fm = best["final"]

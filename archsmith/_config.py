@@ -60,8 +60,11 @@ class SearchConfig:
         training: Extra training-evaluator arguments (batch_size, lr, weight_decay,
             device).
         seed: Seed of every random choice.
-        objective: Metric to optimise (default: the evaluator's, ``val_acc``).
-        direction: ``"max"`` or ``"min"`` (default from the metric name).
+        objective: Metric to optimise (default: the evaluator's, ``val_acc``), or up to
+            4 comma-separated metrics for a multi-objective search
+            (``"val_acc,latency_ms"``).
+        direction: ``"max"`` or ``"min"`` (default from the metric name), one per
+            objective, comma-separated.
         trial_timeout: Seconds after which a trial is stopped and marked failed.
         name: Name of the search inside its storage.
         export: Retrain and export the best network at the end.
@@ -85,6 +88,9 @@ class SearchConfig:
             ``"calibrated"`` (its score at its last rung, shifted by the mean gain of the
             promoted trials between that rung and the top) or ``"top"`` (nothing: only
             fully trained trials count).
+        constraints: ``"metric<=bound"`` / ``"metric>=bound"`` strings; a trial that
+            violates one is stored as infeasible and never reported as best (checked
+            before training for ``params`` and ``flops``).
         checkpoint_mb: Most disk space (MB) the checkpoints of paused trials may take;
             beyond it the least promising are deleted (they restart if promoted).
 
@@ -122,6 +128,7 @@ class SearchConfig:
     eta: int = 3
     rung_targets: str = "calibrated"
     checkpoint_mb: float = 2048.0
+    constraints: list[str] = field(default_factory=list)
 
     #: Keys that do not change which trials a search makes (may differ on resume).
     RUNTIME_KEYS = ("budget", "trial_timeout", "export", "final_epochs", "workers", "executor",
@@ -196,8 +203,14 @@ class SearchConfig:
         if isinstance(mb, bool) or not isinstance(mb, int | float) or not 0 <= mb < 10**9:
             raise ConfigError(f"checkpoint_mb must be a non-negative number of megabytes, "
                               f"got {mb!r}.")
-        if self.direction not in (None, "max", "min"):
-            raise ConfigError(f"direction must be 'max' or 'min', got {self.direction!r}.")
+        if not isinstance(self.constraints, list | tuple) or not all(
+                isinstance(c, str) for c in self.constraints):
+            raise ConfigError(f"constraints must be a list of strings like 'params<=200000', "
+                              f"got {self.constraints!r}.")
+        self.constraints = list(self.constraints)
+        from archsmith._objectives import Objectives
+
+        Objectives.parse(self.objective, self.direction, self.constraints)
         if not isinstance(self.export, bool):
             raise ConfigError(f"export must be true or false, got {self.export!r}.")
         for key in ("space_config", "strategy_config", "training"):
@@ -274,6 +287,8 @@ class SearchConfig:
         if self.scheduler is None:
             for k in self.SCHEDULER_KEYS:
                 d.pop(k)
+        if not self.constraints:  # searches stored before constraints keep their identity
+            d.pop("constraints")
         desc = dict(evaluator_description)
         if "num_threads" in desc:
             desc["num_threads"] = None

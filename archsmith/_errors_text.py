@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["error_kind", "last_error"]
+__all__ = ["all_failed", "error_kind", "last_error"]
 
 
 def error_kind(error: str) -> str:
@@ -19,3 +20,16 @@ def error_kind(error: str) -> str:
 
 def last_error(errors: list[str | None]) -> str:
     return next((e for e in reversed(errors) if e), "(no error text)")
+
+
+def all_failed(n: int, errors: list[str | None], objectives: Any) -> str:
+    """Why a search whose ``n`` trials all failed stopped (infeasible ones named so)."""
+    from archsmith._objectives import INFEASIBLE
+
+    errs = [e for e in errors if e]
+    if errs and all(e.startswith(INFEASIBLE) for e in errs):
+        cons = ", ".join(str(c) for c in objectives.constraints)
+        return (f"none of the {n} trials satisfied the constraints ({cons}); the last: "
+                f"{errs[-1]}. Loosen a --constraint, or narrow the space to networks "
+                "that can fit.")
+    return f"all {n} trials failed; the last error: {last_error(errors)}"

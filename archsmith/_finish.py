@@ -35,7 +35,7 @@ def finalize(search: Search, best: TrialRecord, folder: Path, retrain: bool = Tr
 
     info: dict[str, Any] = {
         "number": best.number, "arch": best.arch.to_dict(), "hash": best.arch.hash,
-        "metrics": best.metrics, "objective": search.objective,
+        "metrics": best.metrics, "objective": ",".join(search.objectives.names),
     }
     evaluator = search.evaluator
     model = dataset = None

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsmith._objectives import check_metrics, infeasible_before_training
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult, MultiFidelity, TabularBenchmark
 from archsmith.schedulers import Job, Scheduler, create_scheduler, rung_targets
@@ -143,8 +144,10 @@ class ScheduledRun:
         return self._archs[n]
 
     def _raw(self, r: RungRow) -> float | None:
-        ok = r.state == "complete" and self.search.objective in r.metrics
-        return self.search._score(r.metrics) if ok else None
+        """The rung result's score (``None``: failed or infeasible, never promoted)."""
+        s = self.search
+        ok = r.state == "complete" and s.objective in r.metrics
+        return s._score(r.metrics) if ok and s.objectives.violation(r.metrics) == 0 else None
 
     def _raw_scores(self) -> dict[int, dict[int, float]]:
         """``trial → rung → score`` of every successful rung result."""
@@ -165,9 +168,12 @@ class ScheduledRun:
             arch = self._arch(n)
             src = row.cached_from if row.cached_from is not None else n
             scores = raw.get(src, {})
-            if not scores:
-                out.append(TrialRecord(number=n, arch=arch, state="failed",
-                                       metrics=row.metrics, max_budget=budgets[-1]))
+            if not scores:  # failed, or infeasible (its violation says so)
+                out.append(TrialRecord(
+                    number=n, arch=arch, state="failed", metrics=row.metrics,
+                    max_budget=budgets[-1],
+                    violation=self.search.objectives.violation(row.metrics)
+                    if self.search.objectives.constraints and row.metrics else 0.0))
                 continue
             k = max(scores)
             top_only = self.cfg.rung_targets == "top" and k < len(budgets) - 1
@@ -260,6 +266,10 @@ class ScheduledRun:
             if done is not None:  # a duplicate: answered from storage, nothing trained
                 self._duplicate(number, done)
                 return True
+            infeasible = infeasible_before_training(s.objectives, s.evaluator, arch)
+            if infeasible is not None:  # no epoch spent on a network that cannot fit
+                self._infeasible(number, infeasible)
+                return True
             self.duplicates = 0
             self._ckpt(number).unlink(missing_ok=True)  # a number freed by a crash
         self.sched.start(job, number)
@@ -279,9 +289,21 @@ class ScheduledRun:
         self._save()
         self._emit("trial", record=rec, error=None, cached=True)
 
+    def _infeasible(self, number: int, result: EvalResult) -> None:
+        """Stores a trial rejected before training (a failure with its violation)."""
+        self.store.finish_trial(self.sid, number, "failed", metrics=result.metrics,
+                                error=result.error, cost=0.0)
+        self.rows[number] = replace(self.rows[number], state="failed",
+                                    metrics=result.metrics, error=result.error)
+        self.duplicates += 1  # many in a row: the strategy proposes nothing that fits
+        rec = self._records({number})[0]
+        self.search.strategy.tell([rec])
+        self._save()
+        self._emit("trial", record=rec, error=result.error, cached=False)
+
     def _finish(self, number: int, result: EvalResult) -> None:
         run = self.running.pop(number)
-        result = result.check_objective(self.search.objective)
+        result = check_metrics(result, self.search.objectives)
         trained = float(run.job.budget - run.start_from)
         row = RungRow(number=number, rung=run.job.rung, budget=run.job.budget,
                       state="complete" if result.ok else "failed", metrics=result.metrics,

@@ -103,9 +103,11 @@ def search(
     min_epochs: Annotated[int | None, typer.Option(help=_d("Epochs of the lowest rung (with --scheduler).", _default("min_epochs")))] = None,
     eta: Annotated[int | None, typer.Option(help=_d("Reduction factor: each rung keeps the best 1/eta (with --scheduler).", _default("eta")))] = None,
     seed: Annotated[int | None, typer.Option(help=_d("Random seed.", _default("seed")))] = None,
-    objective: Annotated[str | None, typer.Option(help=_d("Metric to optimise.", "val_acc"))] = None,
+    objective: Annotated[str | None, typer.Option(help=_d("Metric to optimise, or up to 4 comma-separated ones for a multi-objective search (e.g. val_acc,latency_ms; use --strategy nsga2 or random).", "val_acc"))] = None,
     direction: Annotated[str | None, typer.Option(
-        help=_d("max or min.", "min for loss/error/latency/size names, else max"))] = None,
+        help=_d("max or min, one per objective (e.g. max,min).", "min for loss/error/latency/size names, else max"))] = None,
+    constraint: Annotated[list[str] | None, typer.Option(
+        help="A bound on any metric, METRIC<=NUMBER or METRIC>=NUMBER (repeatable), e.g. --constraint \"params<=200000\". Violating trials are stored as infeasible and never reported as best; params/flops are checked before training.")] = None,
     trial_timeout: Annotated[float | None, typer.Option(help=_d("Seconds per trial.", "none"))] = None,
     out: Annotated[Path | None, typer.Option(help=_d("Output folder.", "runs/SPACE-DATA-TIME"))] = None,
     config: Annotated[Path | None, typer.Option(help="TOML file of settings (SearchConfig keys; flags override it).")] = None,
@@ -141,7 +143,7 @@ def search(
         "executor": executor, "max_retries": max_retries, "ray_address": ray_address,
         "fail_fast": fail_fast, "time_budget": time_budget,
         "scheduler": None if scheduler in (None, "none") else scheduler,
-        "min_epochs": min_epochs, "eta": eta,
+        "min_epochs": min_epochs, "eta": eta, "constraints": constraint or None,
     }
     training = {"num_threads": threads, "device": device}
     settings: dict[str, Any] = SearchConfig.from_toml(config) if config else {}
@@ -274,6 +276,11 @@ def show(
         else:
             _print_searches(searches)
         return
+    from archsmith._objectives import Objectives, front_of
+
+    objs = Objectives.parse(cfg.get("objective"), cfg.get("direction"),
+                            cfg.get("constraints") or [])
+    front, knee = front_of(objs, [(t["number"], t["state"], t["metrics"]) for t in trials])
     if as_json:
         keep: tuple[str, ...] = ("number", "state", "hash", "arch", "metrics", "error", "cost",
                                  "cached_from")
@@ -281,24 +288,37 @@ def show(
             keep = (*keep, "budget", "rungs")
         payload = {"config": cfg, "trials": [{k: t[k] for k in keep} for t in trials],
                    "best": best}
+        if objs.multi:
+            payload["pareto"], payload["knee"] = front, knee
+        if objs.constraints:
+            payload["infeasible"] = [t["number"] for t in trials if _infeasible(objs, t)]
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         return
-    obj = cfg.get("objective") or "val_acc"
-    sign = -1.0 if cfg.get("direction") == "min" else 1.0
-    done = [t for t in trials if t["state"] == "complete" and obj in t["metrics"]]
+    obj = objs.primary
+    sign = -1.0 if objs.directions[0] == "min" else 1.0
+    done = [t for t in trials if t["state"] == "complete" and obj in t["metrics"]
+            and not _infeasible(objs, t)]
+    if objs.multi:  # the leaderboard is the Pareto front
+        done = [t for t in done if t["number"] in front]
     # under a scheduler, fully trained trials rank first (then by the budget reached)
     done.sort(key=lambda t: (-(t.get("budget") or 0) if cfg.get("scheduler") else 0,
                              -sign * t["metrics"][obj], t["number"]))
     # the test split is for the final best only: never a column to pick trials by
     shown = ("params", "flops", "latency_ms") if wide else ("params",)
-    extra = [k for k in shown if k != obj and any(k in t["metrics"] for t in done)]
-    n_failed = sum(t["state"] == "failed" for t in trials)
+    shown = (*objs.names[1:], *(c.metric for c in objs.constraints), *shown)
+    extra = list(dict.fromkeys(k for k in shown if k != obj
+                               and any(k in t["metrics"] for t in done)))
+    n_failed = sum(t["state"] == "failed" and not _infeasible(objs, t) for t in trials)
     title = f"{out} — {cfg['status']} — {len(trials)}/{cfg.get('budget', '?')} trials "
     if cfg.get("scheduler"):
         trained = sum(r["trained"] for t in trials for r in t.get("rungs", []))
         title = (f"{out} — {cfg['status']} — {cfg['scheduler']}: {len(trials)} trials, "
                  f"{trained / cfg['epochs']:.3g}/{cfg['budget']} full trainings ")
-    table = Table(title=title + f"({n_failed} failed)")
+    n_bad = sum(_infeasible(objs, t) for t in trials)
+    title += f"({n_failed} failed" + (f", {n_bad} infeasible)" if objs.constraints else ")")
+    if objs.multi:
+        title += f"\nPareto front of {objs.describe()}: {len(front)} trials, knee = trial {knee}"
+    table = Table(title=title)
     table.add_column("rank", justify="right")
     table.add_column("trial", justify="right")
     if cfg.get("scheduler"):
@@ -309,7 +329,8 @@ def show(
     table.add_column("architecture", overflow="fold", ratio=1)
     describe = _arch_describer(cfg, wide)
     for rank, t in enumerate(done[:top], 1):
-        table.add_row(str(rank), str(t["number"]),
+        table.add_row(str(rank) + (" knee" if objs.multi and t["number"] == knee else ""),
+                      str(t["number"]),
                       *([str(t.get("budget"))] if cfg.get("scheduler") else []),
                       fmt(t["metrics"][obj]),
                       *(fmt(t["metrics"].get(k, "")) for k in extra),
@@ -319,7 +340,7 @@ def show(
     console.print(table)
     if cfg["status"].startswith("stopped"):
         console.print(f"stopped before its budget; continue it with: archsmith resume {out}")
-    failed = [t for t in trials if t["state"] == "failed"]
+    failed = [t for t in trials if t["state"] == "failed" and not _infeasible(objs, t)]
     for t in failed[:5]:
         console.print(f"[red]failed[/] trial {t['number']}: {t['error']}")
     if best and "final" in best:
@@ -327,6 +348,12 @@ def show(
                       + ", ".join(f"{k}={fmt(v)}" for k, v in best["final"].items()))
     if searches:
         _print_searches(searches)
+
+
+def _infeasible(objs: Any, trial: dict[str, Any]) -> bool:
+    """Whether a stored trial violates a constraint (trained, or rejected before)."""
+    return bool(objs.constraints) and bool(trial["metrics"]) and objs.violation(
+        trial["metrics"]) > 0
 
 
 def _arch_describer(cfg: dict[str, Any], wide: bool = False) -> Callable[[dict[str, Any]], str]:

@@ -29,11 +29,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archsmith._build import build_evaluator, build_space, build_strategy, record_evaluator
+from archsmith._build import (
+    build_evaluator,
+    build_space,
+    build_strategy,
+    check_rebuildable,
+    config_diff,
+    record_evaluator,
+)
 from archsmith._config import SearchConfig
+from archsmith._errors_text import all_failed as _all_failed
 from archsmith._errors_text import error_kind as _error_kind
-from archsmith._errors_text import last_error as _last_error
 from archsmith._fs import make_out_dir
+from archsmith._objectives import (
+    INFEASIBLE,
+    Objectives,
+    check_metrics,
+    check_multi_objective,
+    choose_best,
+    front_of,
+    infeasible_before_training,
+    make_record,
+)
 from archsmith._run_folder import (
     DEFAULT_DB,
     POINTER_FILE,
@@ -47,7 +64,6 @@ from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult, check_evaluator
 from archsmith.store import Lease, Store, TrialRow, safe_url, sqlite_url
 from archsmith.strategies import TrialRecord
-from archsmith.strategies._base import best_of
 
 if TYPE_CHECKING:
     from archsmith.evaluators._base import Evaluator
@@ -92,8 +108,9 @@ class Search:
             space = benchmark_space(self.evaluator, config.space, config.space_config)
         self.space = space if space is not None else build_space(config)
         self.evaluator.check_space(self.space)
-        self.objective = config.objective or self.evaluator.default_objective
-        self.direction = config.resolved_direction(self.objective)
+        self.objectives = Objectives.parse(config.objective, config.direction,
+                                           config.constraints, self.evaluator.default_objective)
+        self.objective, self.direction = self.objectives.primary, self.objectives.directions[0]
         # the stored config is what runs: the space and evaluator objects as given,
         # defaults resolved, so that resume rebuilds exactly this search
         if given is not None:
@@ -101,13 +118,14 @@ class Search:
         self.config = config = dataclasses.replace(
             config,
             space=self.space.name,
-            objective=self.objective,
-            direction=self.direction,
+            objective=",".join(self.objectives.names),
+            direction=",".join(self.objectives.directions),
             epochs=config.epochs or (5 if config.source == "data" else None),
             space_config=self.space.config() if space is not None or not config.space_config
             else config.space_config,
         )
         self.strategy = build_strategy(config, self.space)
+        check_multi_objective(self.objectives, self.strategy, config.scheduler)
         if executor is None:
             from archsmith.executors import create_executor
 
@@ -154,7 +172,7 @@ class Search:
         else:
             if row.fingerprint != fp:
                 store.close()
-                diff = _config_diff(row.config, self._stored_config())
+                diff = config_diff(row.config, self._stored_config())
                 raise ConfigError(
                     f"{self.out} already holds a different search named "
                     f"{self.config.name!r} (differences: {diff or 'evaluator/data'}). "
@@ -200,12 +218,8 @@ class Search:
         return v if self.direction == "max" else -v
 
     def _record(self, row: TrialRow) -> TrialRecord:
-        arch = self.space.from_dict(row.arch)
-        ok = row.state == "complete" and self.objective in row.metrics
-        return TrialRecord(
-            number=row.number, arch=arch, state=row.state,
-            score=self._score(row.metrics) if ok else None, metrics=row.metrics,
-        )
+        return make_record(self.objectives, row.number, self.space.from_dict(row.arch),
+                           row.state, row.metrics)
 
     def run(self, progress: ProgressFn | None = None) -> dict[str, Any]:
         """Runs (or continues) the search to its budget and exports the best.
@@ -285,12 +299,16 @@ class Search:
                                          curve=list(cached.curve))
                         self._finish(number, running.pop(number), res, cached.number,
                                      finished, told, progress, t_start)
+                    elif (res := infeasible_before_training(
+                            self.objectives, self.evaluator, arch)) is not None:
+                        self._finish(number, running.pop(number), res, None,
+                                     finished, told, progress, t_start)
                     else:
                         executor.submit(number, self.evaluator, arch, cfg.epochs,
                                         cfg.trial_timeout)
                 if running:
                     for number, res in executor.wait():
-                        res = res.check_objective(self.objective)
+                        res = check_metrics(res, self.objectives)
                         if not res.ok and attempts.get(number, 0) < cfg.max_retries:
                             attempts[number] = attempts.get(number, 0) + 1
                             self._emit(progress, "retry", number=number, error=res.error,
@@ -320,8 +338,7 @@ class Search:
             store.set_status(sid, "stopped")
             return self.summary()
         if not any(r.complete for r in finished.values()):
-            self.abort_reason = (f"all {len(finished)} trials failed; the last error: "
-                                 f"{_last_error(self._run_errors)}")
+            self.abort_reason = _all_failed(len(finished), self._run_errors, self.objectives)
             store.set_status(sid, "failed")
             return self.summary()
         best = self.best(list(finished.values()))
@@ -345,10 +362,7 @@ class Search:
             self._search_id, number, state_name, metrics=result.metrics, curve=result.curve,
             error=result.error, cost=result.cost, cached_from=cached_from,
         )
-        rec = TrialRecord(
-            number=number, arch=arch, state=state_name,
-            score=self._score(result.metrics) if result.ok else None, metrics=result.metrics,
-        )
+        rec = make_record(self.objectives, number, arch, state_name, result.metrics)
         finished[number] = rec
         self._run_errors.append(None if result.ok else (result.error or "failed"))
         if result.ok and arch.hash not in self._done_by_hash:
@@ -375,7 +389,8 @@ class Search:
         errs = self._run_errors
         if not k or self.abort_reason is not None or len(errs) != k:
             return
-        if any(e is None for e in errs) or any(r.complete for r in finished.values()):
+        if any(e is None or e.startswith(INFEASIBLE) for e in errs) or any(
+                r.complete for r in finished.values()):
             return
         kinds = {_error_kind(e) for e in errs if e is not None}
         if len(kinds) == 1:
@@ -400,8 +415,9 @@ class Search:
         })
 
     def best(self, history: list[TrialRecord]) -> TrialRecord | None:
-        """Best complete trial (lowest number among ties)."""
-        return best_of(history)
+        """Best complete, feasible trial (lowest number among ties); with several
+        objectives the knee of the Pareto front."""
+        return choose_best(self.objectives, history)
 
     def export_trial(self, number: int) -> dict[str, Any]:
         """Retrains a finished trial like the best and writes it to ``OUT/trial-N/``
@@ -431,6 +447,9 @@ class Search:
             "status": row.status if row else None,
             "error": getattr(self, "abort_reason", None),
             "time_budget_reached": getattr(self, "time_budget_reached", False),
+            **({"pareto": front_of(self.objectives, [(r.number, r.state, r.metrics)
+                                                     for r in rows])[0]}
+               if self.objectives.multi else {}),
         }
 
     @classmethod
@@ -465,36 +484,9 @@ class Search:
         data["time_budget"] = time_budget  # a time budget is per run, never inherited
         store.close()
         cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
-        _check_rebuildable(cfg, out, need_space=space is None, need_evaluator=evaluator is None)
+        check_rebuildable(cfg, out, need_space=space is None, need_evaluator=evaluator is None)
         return cls(cfg, out, storage=url, space=space, evaluator=evaluator)
-
-
-def _check_rebuildable(cfg: SearchConfig, out: Path, need_space: bool,
-                       need_evaluator: bool) -> None:
-    """Names, in one message, every object a resume must be given (space, evaluator)."""
-    from archsmith.space import SPACES
-
-    missing = []
-    if need_space and cfg.space not in SPACES and cfg.space_config.get("rebuild") is not True:
-        missing.append(f"space={cfg.space!r} (a FunctionalSpace whose functions are not "
-                       "importable by reference)")
-    if need_evaluator and any(str(v).startswith("python:") for v in (cfg.data, cfg.evaluator)
-                              if v):
-        what = cfg.evaluator if cfg.evaluator else cfg.data
-        missing.append(f"evaluator=... (a Python object: {str(what)[7:]})")
-    if missing:
-        raise ConfigError(
-            f"The search in {out} was started from Python with objects the stored "
-            f"configuration cannot rebuild; resume it from Python with the same objects: "
-            f"Search.resume({str(out)!r}, {', '.join(missing)})."
-        )
 
 
 class _LeaseLostError(ConfigError):
     """Another driver took this search over; this driver must not write to it."""
-
-
-def _config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
-    keys = sorted((set(old) | set(new)) - set(SearchConfig.RUNTIME_KEYS) - {"evaluator_info"})
-    diffs = [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
-    return "; ".join(diffs[:5])

@@ -343,6 +343,15 @@ class TrainingEvaluator:
         }
 
     # -- public API ---------------------------------------------------------------------
+    def static_metrics(self, arch: Architecture) -> dict[str, float]:
+        """``params`` and ``flops`` of ``arch``, known before any training (a search
+        checks constraints on them first; see :mod:`archsmith._objectives`)."""
+        ds = self.dataset
+        with torch_threads(self.num_threads), torch.random.fork_rng(devices=[]):
+            net = arch.space.build(arch, ds.input_shape, ds.num_classes)
+            return {"params": float(count_params(net)),
+                    "flops": count_flops(net, ds.input_shape)}
+
     def evaluate(self, arch: Architecture, budget: int | None = None, *,
                  checkpoint: str | Path | None = None) -> EvalResult:
         """Trains ``arch`` for ``budget`` epochs (default ``epochs``) and scores it.

@@ -41,7 +41,8 @@ def strategy_names() -> list[str]:
     return STRATEGIES.names()
 
 
-_BUILTINS = ("_random", "_evolution", "_local", "_bananas", "_bo", "_optuna", "_reinforce", "_gc")
+_BUILTINS = ("_random", "_evolution", "_local", "_bananas", "_bo", "_optuna", "_reinforce", "_gc",
+             "_nsga2")
 
 
 def _load_builtins() -> None:

@@ -23,7 +23,7 @@ class TrialRecord:
         arch: The architecture.
         state: ``"running"``, ``"complete"`` or ``"failed"``.
         score: The objective oriented so that *higher is better* (``None`` unless
-            complete).
+            complete and feasible); with several objectives, the first one.
         metrics: All metrics of the trial.
         budget: Under a multi-fidelity scheduler, the budget (epochs) the trial reached;
             ``score`` is then its result there, calibrated to the top budget (see
@@ -31,6 +31,10 @@ class TrialRecord:
         rungs: Under a scheduler, the trial's own score at each budget it reached.
         max_budget: Under a scheduler, the top budget (a trial with ``budget ==
             max_budget`` is fully trained); ``None`` without a scheduler.
+        values: Every objective, higher is better (a complete trial, feasible or not;
+            ``None`` otherwise or when the search told only ``score``).
+        violation: Sum of the constraints' relative violations (0: feasible; a trial
+            rejected before training has its violation and ``state == "failed"``).
     """
 
     number: int
@@ -41,10 +45,24 @@ class TrialRecord:
     budget: int | None = None
     rungs: dict[int, float] = field(default_factory=dict)
     max_budget: int | None = None
+    values: tuple[float, ...] | None = None
+    violation: float = 0.0
 
     @property
     def complete(self) -> bool:
         return self.state == "complete" and self.score is not None
+
+    @property
+    def feasible(self) -> bool:
+        return self.violation == 0
+
+    @property
+    def objective_values(self) -> tuple[float, ...] | None:
+        """``values``, or ``(score,)`` when only a score was told; ``None`` when the
+        trial has no result."""
+        if self.values is not None:
+            return self.values
+        return None if self.score is None else (float(self.score),)
 
 
 def best_of(history: Sequence[TrialRecord]) -> TrialRecord | None:
@@ -76,6 +94,9 @@ class Strategy:
 
     #: Registry name, set by subclasses.
     name: str = "strategy"
+    #: Whether the strategy optimises several objectives (reads ``TrialRecord.values``);
+    #: a search with several objectives refuses the others.
+    multi_objective: bool = False
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space

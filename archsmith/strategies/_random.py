@@ -34,6 +34,7 @@ class RandomSearch(Strategy):
     """
 
     name = "random"
+    multi_objective = True  # it ignores the results altogether
 
     def __init__(self, space: SearchSpace, avoid_seen: bool = True) -> None:
         super().__init__(space)
