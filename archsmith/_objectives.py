@@ -273,6 +273,8 @@ def check_multi_objective(objectives: Objectives, strategy: Any,
 
         able = sorted(n for n in STRATEGIES.names()
                       if getattr(STRATEGIES.get(n), "multi_objective", False))
+        able = [x for n in able for x in (("optuna:nsga2", "optuna:tpe") if n == "optuna"
+                                          else (n,))]
         raise ConfigError(
             f"strategy {getattr(strategy, 'name', strategy)!r} optimises one objective; "
             f"{len(objectives.names)} were given ({', '.join(objectives.names)}). Use a "

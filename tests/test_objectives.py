@@ -173,3 +173,26 @@ def test_front_of_skips_infeasible_and_failed() -> None:
             (2, "failed", {"params": 5.0}),
             (3, "complete", {"val_acc": 95.0, "params": 20.0})]
     assert front_of(o, rows) == ([0, 3], 0)  # a tie of the knee goes to the lower number
+
+
+@pytest.mark.parametrize("strategy", ["optuna:nsga2", "optuna:tpe"])
+def test_optuna_samplers_search_several_objectives_with_constraints(
+        tmp_path: Path, strategy: str) -> None:
+    cfg = SearchConfig(benchmark="nb201/cifar10", strategy=strategy, budget=24, seed=0,
+                       objective="val_acc,latency_ms", constraints=["latency_ms<=18"],
+                       strategy_config={"sampler_options": {"population_size": 8}}
+                       if strategy == "optuna:nsga2" else {})
+    search = Search(cfg, tmp_path / "o")
+    summary = search.run()
+    assert summary["status"] == "finished" and summary["pareto"]
+    study = search.strategy.study  # type: ignore[attr-defined]
+    assert len(study.directions) == 2
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(done) == 24
+    bad = [t for t in done if t.system_attrs.get("constraints", [0])[0] > 0]
+    assert bad and all(-t.values[1] > 18 for t in bad)  # told as infeasible to Optuna
+    assert summary["best"]["metrics"]["latency_ms"] <= 18
+    # a resumed strategy holds the same study
+    clone = type(search.strategy)(search.space, **search.strategy.config())
+    clone.load_state_dict(search.strategy.state_dict())
+    assert [t.values for t in clone.study.trials] == [t.values for t in done]

@@ -113,6 +113,11 @@ class OptunaStrategy(Strategy):
     name = "optuna"
     #: ``create_strategy("optuna:<sampler>", space)`` passes ``sampler=<sampler>``.
     variant_arg = "sampler"
+    #: Several objectives make a study with one ``"maximize"`` direction per objective
+    #: (created at the first result that holds them); constraints are told as Optuna's
+    #: (``"constraints"`` system attribute: the trial's violation; ≤ 0 is feasible),
+    #: which NSGA-II/TPE use for constrained domination.
+    multi_objective = True
 
     def __init__(
         self,
@@ -152,6 +157,7 @@ class OptunaStrategy(Strategy):
         self._asks = 0
         #: Proposals whose hash was already in the history or proposed before.
         self.repeats = 0
+        self._n_obj = 1
         self.study = self._new_study()
 
     # -- study plumbing -----------------------------------------------------------------
@@ -183,8 +189,24 @@ class OptunaStrategy(Strategy):
     def _new_study(self) -> Any:
         with _quiet(self.optuna):
             return self.optuna.create_study(
-                direction="maximize", sampler=self._make_sampler(0)
+                directions=["maximize"] * self._n_obj, sampler=self._make_sampler(0)
             )
+
+    def _use_objectives(self, k: int) -> None:
+        """Re-creates the study for ``k`` objectives (at the first result with ``k``);
+        its failed trials are kept, trials asked and not told are forgotten."""
+        if k == self._n_obj:
+            return
+        ts = self.optuna.trial.TrialState
+        old = self.study.get_trials(deepcopy=False, states=(ts.FAIL,))
+        self._n_obj = k
+        self.study = self._new_study()
+        with _quiet(self.optuna):
+            for t in old:
+                self.study.add_trial(self.optuna.trial.create_trial(
+                    state=ts.FAIL, params=t.params, distributions=t.distributions,
+                    system_attrs=t.system_attrs))
+        self._pending = {}
 
     def _sampler_seed(self, n_trials: int) -> int:
         assert self._base_seed is not None
@@ -323,19 +345,29 @@ class OptunaStrategy(Strategy):
                 if rec.state == "running" or rec.number in self._told:
                     continue
                 self._told.add(rec.number)
-                ok = rec.complete
-                value = float(rec.score) if ok and rec.score is not None else None
+                values = rec.objective_values if rec.state == "complete" else None
+                if values is not None:
+                    self._use_objectives(len(values))
+                ok = values is not None
+                attrs = {} if rec.feasible else {"constraints": [float(rec.violation)]}
                 number = self._pop_pending(rec.arch)
                 if number is not None:
+                    if attrs:
+                        tid = self.study._storage.get_trial_id_from_study_id_trial_number(
+                            self.study._study_id, number)
+                        self.study._storage.set_trial_system_attr(
+                            tid, "constraints", attrs["constraints"])
                     if ok:
-                        self.study.tell(number, value)
+                        self.study.tell(number, list(values) if self._n_obj > 1
+                                        else values[0])  # type: ignore[index]
                     else:
                         self.study.tell(number, state=ts.FAIL)
                 else:  # a result the study did not propose
                     params, dists = self._params_of(rec.arch)
                     self.study.add_trial(self.optuna.trial.create_trial(
-                        state=ts.COMPLETE if ok else ts.FAIL, value=value,
-                        params=params, distributions=dists,
+                        state=ts.COMPLETE if ok else ts.FAIL,
+                        values=list(values) if ok else None,  # type: ignore[arg-type]
+                        params=params, distributions=dists, system_attrs=attrs,
                     ))
 
     # -- state --------------------------------------------------------------------------
@@ -346,13 +378,15 @@ class OptunaStrategy(Strategy):
             trials.append({
                 "params": {k: int(v) for k, v in t.params.items()},
                 "choices": {k: [int(c) for c in d.choices] for k, d in t.distributions.items()},
-                "value": None if t.value is None else float(t.value),
+                "value": None if t.values is None else float(t.values[0]),
+                "values": None if t.values is None else [float(v) for v in t.values],
                 "failed": t.state == ts.FAIL,
                 "system_attrs": _jsonable(t.system_attrs),
             })
         storage = self.study._storage
         return {
             "seed": self._base_seed,
+            "objectives": self._n_obj,
             "trials": trials,
             "told": sorted(self._told),
             "repeats": self.repeats,
@@ -371,13 +405,14 @@ class OptunaStrategy(Strategy):
         self._told = {int(x) for x in state.get("told", [])}
         self.repeats = int(state.get("repeats", 0))
         self._pending = {}
+        self._n_obj = int(state.get("objectives", 1))
         self.study = self._new_study()
         with _quiet(self.optuna):
             for t in state.get("trials", []):
                 dists = {k: dist_cls(tuple(int(c) for c in v)) for k, v in t["choices"].items()}
                 self.study.add_trial(self.optuna.trial.create_trial(
                     state=ts.FAIL if t["failed"] else ts.COMPLETE,
-                    value=None if t["failed"] else t["value"],
+                    values=None if t["failed"] else t.get("values") or [t["value"]],
                     params={k: int(v) for k, v in t["params"].items()},
                     distributions=dists,
                     system_attrs=dict(t.get("system_attrs", {})),
