@@ -56,6 +56,13 @@ def bench(
     epochs: Annotated[int, typer.Option(help="With --data: epochs of a full training.")] = 20,
     min_epochs: Annotated[int, typer.Option(help="With --data: lowest rung.")] = 1,
     eta: Annotated[int, typer.Option(help="With --data: reduction factor.")] = 3,
+    objective: Annotated[str | None, typer.Option(
+        help="Metric(s) to optimise; several (comma-separated, e.g. val_acc,latency_ms) "
+        "report the hypervolume normalised by the table's true front.")] = None,
+    direction: Annotated[str | None, typer.Option(
+        help="max or min per objective (e.g. max,min).")] = None,
+    constraint: Annotated[list[str] | None, typer.Option(
+        help="METRIC<=NUMBER or METRIC>=NUMBER (repeatable).")] = None,
 ) -> None:
     """Compare strategies: on a tabular benchmark against queries (results.csv,
     summary.md, curves.png), or with --data on real training against wall-clock time."""
@@ -79,8 +86,10 @@ def bench(
             progress.update(task, description=desc, completed=done, total=total)
 
         res = run_bench(space_name, benchmark, names, budget, seeds, out, workers=workers,
-                        strategy_configs=configs, progress=cb, workers_sim=workers_sim)
-    table = Table(title=f"{benchmark}: mean best-so-far ± s.e. over {seeds} seeds")
+                        strategy_configs=configs, progress=cb, workers_sim=workers_sim,
+                        objective=objective, direction=direction, constraints=constraint)
+    what = "normalised hypervolume" if "multi_objective" in res else "best-so-far"
+    table = Table(title=f"{benchmark}: mean {what} ± s.e. over {seeds} seeds")
     table.add_column("strategy", style="bold")
     cps = list(next(iter(res["strategies"].values()))["at"])
     for cp in cps:

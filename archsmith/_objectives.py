@@ -240,7 +240,7 @@ def feasible_front(objectives: Objectives,
           and t.violation == 0]
     if not ok:
         return []
-    mask = nondominated([t.values for t in ok])
+    mask = nondominated([t.values for t in ok if t.values is not None])
     return sorted((t for t, m in zip(ok, mask, strict=True) if m), key=lambda t: t.number)
 
 

@@ -1,10 +1,10 @@
 """Pareto fronts of several objectives: non-dominated sorting, crowding, knee, hypervolume.
 
 Every function takes values oriented so that **higher is better** in each column (the
-search flips minimised objectives before calling them). Sorting and crowding are
-numpy (``O(n²)`` comparisons, fine for the few thousand trials of a search); the
-hypervolume is ``moocore``'s exact algorithm (Fonseca et al. / Chan's for ``d ≥ 4``),
-a maintained library that pymoo also calls.
+search flips minimised objectives before calling them). Non-dominated sorting and the
+hypervolume are ``moocore``'s (C implementations: ``O(n log n)`` sorting in 2-D and
+3-D, the exact hypervolume algorithms of Fonseca et al. and Chan for ``d ≥ 4``), a
+maintained library that pymoo also calls; crowding distance and the knee are numpy.
 """
 
 from __future__ import annotations
@@ -35,13 +35,12 @@ def nondominated(values: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         >>> nondominated([[1, 5], [2, 3], [3, 1], [2, 2]]).tolist()
         [True, True, True, False]
     """
+    import moocore
+
     a = _as_array(values)
     if len(a) == 0:
         return np.zeros(0, dtype=bool)
-    ge = (a[:, None, :] >= a[None, :, :]).all(axis=2)
-    gt = (a[:, None, :] > a[None, :, :]).any(axis=2)
-    dominated = (ge & gt).any(axis=0)  # column j: someone dominates j
-    return ~dominated
+    return np.asarray(moocore.is_nondominated(a, maximise=True, keep_weakly=True), dtype=bool)
 
 
 def pareto_ranks(values: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
@@ -52,16 +51,12 @@ def pareto_ranks(values: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         >>> pareto_ranks([[1, 5], [2, 3], [3, 1], [2, 2], [0, 0]]).tolist()
         [0, 0, 0, 1, 2]
     """
+    import moocore
+
     a = _as_array(values)
-    ranks = np.full(len(a), -1)
-    left = np.arange(len(a))
-    r = 0
-    while len(left):
-        mask = nondominated(a[left])
-        ranks[left[mask]] = r
-        left = left[~mask]
-        r += 1
-    return ranks
+    if len(a) == 0:
+        return np.zeros(0, dtype=int)
+    return np.asarray(moocore.pareto_rank(a, maximise=True), dtype=int)
 
 
 def crowding_distance(values: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:

@@ -286,7 +286,8 @@ def show(
                                  "cached_from")
         if cfg.get("scheduler"):  # the budget each trial reached and its rung results
             keep = (*keep, "budget", "rungs")
-        payload = {"config": cfg, "trials": [{k: t[k] for k in keep} for t in trials],
+        payload: dict[str, Any] = {
+            "config": cfg, "trials": [{k: t[k] for k in keep} for t in trials],
                    "best": best}
         if objs.multi:
             payload["pareto"], payload["knee"] = front, knee

@@ -299,9 +299,9 @@ class Search:
                                          curve=list(cached.curve))
                         self._finish(number, running.pop(number), res, cached.number,
                                      finished, told, progress, t_start)
-                    elif (res := infeasible_before_training(
+                    elif (bad := infeasible_before_training(
                             self.objectives, self.evaluator, arch)) is not None:
-                        self._finish(number, running.pop(number), res, None,
+                        self._finish(number, running.pop(number), bad, None,
                                      finished, told, progress, t_start)
                     else:
                         executor.submit(number, self.evaluator, arch, cfg.epochs,

@@ -241,6 +241,11 @@ class BenchmarkEvaluator:
         """Loads the table now (otherwise the first :meth:`evaluate` does)."""
         self._table()
 
+    def all_metrics(self) -> list[dict[str, float]]:
+        """The metrics of every row of the table (e.g. for its true Pareto front)."""
+        names = self.metric_names
+        return [dict(zip(names, row, strict=True)) for row in self._table().rows.values()]
+
     # -- extras -------------------------------------------------------------------------
     @staticmethod
     def config_id(arch: Architecture) -> str:

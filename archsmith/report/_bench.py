@@ -22,7 +22,6 @@ Example (a few seconds, so not run as a doctest):
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import functools
 import json
@@ -41,6 +40,12 @@ import numpy as np
 
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
+from archsmith.report._bench_io import (
+    bench_command,
+    final_points,
+    validate_numbers,
+    write_results_csv,
+)
 from archsmith.report._stats import (
     REFERENCES,
     best_so_far,
@@ -69,6 +74,9 @@ class _Job:
     budget: int
     strategy_config: dict[str, Any] = field(default_factory=dict)
     workers_sim: int | None = None
+    objective: str | None = None
+    direction: str | None = None
+    constraints: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -84,6 +92,10 @@ class _JobResult:
     duplicates: int
     values: list[float] = field(default_factory=list)
     ends: list[float] = field(default_factory=list)
+    #: Several objectives: normalised hypervolume after each query, and the oriented
+    #: values of the feasible trials.
+    hv: list[float] = field(default_factory=list)
+    points: list[tuple[float, ...]] = field(default_factory=list)
 
 
 # -- running one job -----------------------------------------------------------------------
@@ -95,6 +107,7 @@ def _make_search(job: _Job, out: str | Path) -> Any:
         strategy_config=dict(job.strategy_config), budget=job.budget, seed=job.seed,
         export=False, name="bench", workers=job.workers_sim or 1,
         executor="simulated" if job.workers_sim else None,
+        objective=job.objective, direction=job.direction, constraints=list(job.constraints),
     )
     return Search(cfg, out=out, storage="sqlite://")
 
@@ -138,11 +151,24 @@ def _run_job(job: _Job, report: Callable[[], None] | None = None) -> _JobResult:
         search._store.close()
     if [r.number for r in rows] != list(range(job.budget)):
         raise RuntimeError(f"{job.label}: the search stopped before its budget of {job.budget}.")
+    objs = search.objectives
     values = [
         float(r.metrics[search.objective])
-        if r.state == "complete" and search.objective in r.metrics else math.nan
+        if r.state == "complete" and search.objective in r.metrics
+        and objs.violation(r.metrics) == 0 else math.nan
         for r in rows
     ]
+    hv: list[float] = []
+    if objs.multi:
+        from archsmith.report._bench_mo import HypervolumeTracker, true_front
+
+        front = true_front(search.evaluator, objs)
+        if front is None:
+            raise ConfigError(f"{job.benchmark}: no feasible row for the constraints "
+                              f"{list(job.constraints)}; loosen them.")
+        pts = [objs.values(r.metrics) if r.state == "complete"
+               and objs.violation(r.metrics) == 0 else None for r in rows]
+        hv = HypervolumeTracker(front).curve(pts)
     return _JobResult(
         curve=best_so_far(values, search.direction),
         seconds=seconds,
@@ -151,6 +177,8 @@ def _run_job(job: _Job, report: Callable[[], None] | None = None) -> _JobResult:
         duplicates=sum(r.cached_from is not None for r in rows),
         values=values,
         ends=[ends.get(r.number, math.nan) for r in rows] if job.workers_sim else [],
+        hv=hv,
+        points=[p for p in pts if p is not None] if objs.multi else [],
     )
 
 
@@ -235,14 +263,20 @@ def _run_jobs(
 # -- statistics ----------------------------------------------------------------------------
 def _summarise(
     strategies: list[str], seeds: int, budget: int, direction: str,
-    results: dict[tuple[str, int], _JobResult],
+    results: dict[tuple[str, int], _JobResult], multi: bool = False,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, float], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per-strategy statistics of the best-so-far curves (of the normalised
+    hypervolume with several objectives, compared against ``MO_REFERENCES``)."""
+    from archsmith.report._bench_mo import MO_REFERENCES
+
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     matrices: dict[str, np.ndarray] = {}
     for s in strategies:
-        matrices[s] = np.array([results[s, k].curve for k in range(seeds)], dtype=float)
+        matrices[s] = np.array([results[s, k].hv if multi else results[s, k].curve
+                                for k in range(seeds)], dtype=float)
         curves[s] = mean_sem(matrices[s])
-    refs = {r: float(curves[r][0][-1]) for r in REFERENCES if r in curves}
+    refs = {r: float(curves[r][0][-1]) for r in (MO_REFERENCES if multi else REFERENCES)
+            if r in curves}
     stats: dict[str, dict[str, Any]] = {}
     for s in strategies:
         mean, sem = curves[s]
@@ -286,6 +320,9 @@ def run_bench(
     strategy_configs: dict[str, dict[str, Any]] | None = None,
     progress: ProgressCallback | None = None,
     workers_sim: int | None = None,
+    objective: str | None = None,
+    direction: str | None = None,
+    constraints: list[str] | None = None,
 ) -> dict[str, Any]:
     """Runs every strategy for ``seeds`` seeds and writes results, summary and plot.
 
@@ -311,6 +348,15 @@ def run_bench(
             (executor ``simulated``: each trial takes the benchmark's training time) and
             also report best-so-far against simulated wall-clock (``results_time.csv``,
             ``curves_time.png``, a section of ``summary.md``).
+        objective: The metric(s) to optimise (default the benchmark's); several,
+            comma-separated, make a multi-objective benchmark: every curve is then the
+            hypervolume of the feasible trials so far, normalised by the table's true
+            front (:mod:`archsmith.report._bench_mo`; ``results.csv`` gains a
+            ``hypervolume`` column, ``fronts.png`` shows each strategy's final fronts),
+            compared against ``nsga2`` and ``optuna:nsga2``.
+        direction: ``max``/``min`` per objective (default from the names).
+        constraints: ``"metric<=bound"`` strings; infeasible trials count as queries
+            but never improve a curve.
 
     Returns:
         Summary dict: settings, ``optimum``, ``references`` (full-budget mean level of
@@ -329,22 +375,42 @@ def run_bench(
         if not isinstance(value, dict):
             raise ConfigError(f"The settings of strategy {name!r} must be a JSON object "
                               f"(e.g. {{\"{name}\": {{}}}}), got {value!r}.")
-    _validate_numbers(strategies, budget, seeds, workers, configs, workers_sim)
+    validate_numbers(strategies, budget, seeds, workers, configs, workers_sim)
     # build every search once (no storage is touched): unknown names and bad configs
     # raise here, before any job starts
     probes = []
+    cons = tuple(constraints or ())
     with tempfile.TemporaryDirectory(prefix="archsmith-bench-") as tmp:
         for s in strategies:
             probes.append(_make_search(
-                _Job(space, benchmark, s, 0, budget, dict(configs.get(s, {})), workers_sim),
+                _Job(space, benchmark, s, 0, budget, dict(configs.get(s, {})), workers_sim,
+                     objective, direction, cons),
                 tmp
             ))
     probe = probes[0]
-    objective, direction = probe.objective, probe.direction
+    objs = probe.objectives
+    multi = objs.multi
+    mo_info: dict[str, Any] = {}
+    if multi:
+        from archsmith.report._bench_mo import HypervolumeTracker, true_front
+
+        front = true_front(probe.evaluator, objs)
+        if front is None:
+            raise ConfigError(f"{benchmark}: no row of the table satisfies the constraints "
+                              f"{list(cons)}; loosen them.")
+        tracker = HypervolumeTracker(front)
+        mo_info = {"objectives": list(objs.names), "directions": list(objs.directions),
+                   "constraints": list(cons), "true_front_size": len(front),
+                   "reference_point": tracker.ref.tolist(), "true_hypervolume": tracker.hv_true}
+    objective = ",".join(objs.names)
+    direction = "max" if multi else probe.direction
     optimum_fn = getattr(probe.evaluator, "optimum", None)
     optimum = float(optimum_fn()) if callable(optimum_fn) else None
+    if multi:
+        optimum = 1.0  # the true front's (normalised) hypervolume
     jobs = [
-        _Job(space, benchmark, s, k, budget, dict(configs.get(s, {})), workers_sim)
+        _Job(space, benchmark, s, k, budget, dict(configs.get(s, {})), workers_sim,
+             objective, probe.config.direction, cons)
         for s in strategies for k in range(seeds)
     ]
     out = Path(out)
@@ -355,8 +421,8 @@ def run_bench(
     t0 = time.perf_counter()
     results = _run_jobs(jobs, workers, progress)
     wall = time.perf_counter() - t0
-    stats, refs, curves = _summarise(strategies, seeds, budget, direction, results)
-    _write_csv(out / "results.csv", strategies, seeds, results)
+    stats, refs, curves = _summarise(strategies, seeds, budget, direction, results, multi)
+    write_results_csv(out / "results.csv", strategies, seeds, results, multi)
 
     from archsmith.report._plots import plot_curves
 
@@ -364,21 +430,32 @@ def run_bench(
         out / "curves.png",
         {s: (curves[s][0].tolist(), curves[s][1].tolist()) for s in strategies},
         optimum=optimum, direction=direction,
-        title=f"{benchmark}: best-so-far {objective} ({seeds} seeds, mean ± s.e.)",
-        ylabel=f"best-so-far {objective}",
+        title=f"{benchmark}: " + (f"hypervolume of {objective} / true front's"
+                                   if multi else f"best-so-far {objective}")
+        + f" ({seeds} seeds, mean ± s.e.)",
+        ylabel="normalised hypervolume" if multi else f"best-so-far {objective}",
     )
     summary: dict[str, Any] = {
         "space": space, "benchmark": benchmark, "objective": objective,
         "direction": direction, "budget": budget, "seeds": seeds, "workers": workers,
         "strategy_configs": configs, "optimum": optimum, "references": refs,
-        "strategies": stats, "wall_seconds": wall, "date": started.isoformat(timespec="seconds"),
-        "command": _command(space, benchmark, strategies, budget, seeds, workers, out,
-                            workers_sim),
+        "strategies": stats, "wall_seconds": wall,
+        **({"multi_objective": mo_info} if multi else {}),
+        "date": started.isoformat(timespec="seconds"),
+        "command": bench_command(space, benchmark, strategies, budget, seeds, workers, out,
+                                 workers_sim, mo_info),
         "plot_backend": backend,
         "files": {f"{k}.{e}": str(out / f"{k}.{e}") for k, e in
                   (("results", "csv"), ("summary", "md"), ("summary", "json"),
                    ("curves", "png"))},
     }
+    if multi:
+        from archsmith.report._fronts import plot_fronts
+
+        plot_fronts(out / "fronts.png", probe.evaluator, objs, tracker, {
+            s: [final_points(results[s, k]) for k in range(seeds)] for s in strategies},
+            title=f"{benchmark}: fronts found ({seeds} seeds) and the true front")
+        summary["files"]["fronts.png"] = str(out / "fronts.png")
     if workers_sim:
         from archsmith.report._simtime import summarise_time, time_curve
 
@@ -396,50 +473,3 @@ def run_bench(
     (out / "summary.md").write_text(render_summary(summary))
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def _validate_numbers(
-    strategies: list[str], budget: int, seeds: int, workers: int,
-    configs: dict[str, dict[str, Any]], workers_sim: int | None = None,
-) -> None:
-    if not strategies:
-        raise ConfigError("strategies: give at least one strategy name, e.g. random,evolution.")
-    dup = sorted({s for s in strategies if strategies.count(s) > 1})
-    if dup:
-        raise ConfigError(f"strategies: {dup} listed more than once; list each strategy once.")
-    numbers = [("budget", budget), ("seeds", seeds), ("workers", workers)]
-    if workers_sim is not None:
-        numbers.append(("workers_sim", workers_sim))
-    for key, v in numbers:
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ConfigError(f"{key} must be a positive integer, got {v!r}.")
-    extra = sorted(set(configs) - set(strategies))
-    if extra:
-        raise ConfigError(
-            f"strategy_configs names {extra}, which are not among the strategies {strategies}."
-        )
-
-
-def _write_csv(
-    path: Path, strategies: list[str], seeds: int, results: dict[tuple[str, int], _JobResult]
-) -> None:
-    with path.open("w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["strategy", "seed", "query", "best_so_far"])
-        for s in strategies:
-            for k in range(seeds):
-                for q, v in enumerate(results[s, k].curve, start=1):
-                    w.writerow([s, k, q, "" if math.isnan(v) else repr(v)])
-
-
-def _command(
-    space: str, benchmark: str, strategies: list[str], budget: int, seeds: int, workers: int,
-    out: Path, workers_sim: int | None = None,
-) -> str:
-    return (
-        f"archsmith bench --space {space} --benchmark {benchmark} "
-        f"--strategies {','.join(strategies)} --budget {budget} --seeds {seeds} "
-        f"--workers {workers} --out {out}"
-        + (f" --workers-sim {workers_sim}" if workers_sim else "")
-    )
-

@@ -39,6 +39,21 @@ def render_summary(summary: dict[str, Any]) -> str:
         f"## Best-so-far {obj}: mean ± standard error over {s['seeds']} seeds",
         "",
     ]
+    mo = s.get("multi_objective")
+    if mo:
+        dirs = ", ".join(f"{o} ({d})" for o, d in zip(mo["objectives"], mo["directions"],
+                                                     strict=True))
+        lines[lines.index(f"- Objective: `{obj}` ({verb}); benchmark optimum: "
+                          f"{f(s['optimum'])}")] = (
+            f"- Objectives: {dirs}"
+            + (f"; constraints {', '.join(mo['constraints'])}" if mo["constraints"] else "")
+            + f". Every curve is the **hypervolume** of the feasible trials so far divided "
+            f"by the true front's ({mo['true_front_size']} points of the table; reference "
+            f"point {[round(v, 4) for v in mo['reference_point']]} in higher-is-better "
+            "orientation: the true front's nadir moved out by 10 % of its range), so 1.0 "
+            "means the whole front was found. `fronts.png` draws each seed's final front.")
+        lines[-2] = (f"## Normalised hypervolume: mean ± standard error over "
+                     f"{s['seeds']} seeds")
     cps = next(iter(stats.values()))["at"]
     lines.append("| strategy | " + " | ".join(
         f"{k} (q={v['query']})" for k, v in cps.items()) + " |")
@@ -68,7 +83,8 @@ def render_summary(summary: dict[str, Any]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines += _paired_table(stats, refs, budget, f)
     else:
-        lines.append("No reference strategy (" + REFERENCES_HINT + ") was run; add "
+        hint = "nsga2, optuna:nsga2" if mo else REFERENCES_HINT
+        lines.append("No reference strategy (" + hint + ") was run; add "
                      "one to the strategies to get this table.")
     lines += [
         "", "## Wall time (per run, mean over seeds)", "",

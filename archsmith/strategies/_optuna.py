@@ -357,9 +357,9 @@ class OptunaStrategy(Strategy):
                             self.study._study_id, number)
                         self.study._storage.set_trial_system_attr(
                             tid, "constraints", attrs["constraints"])
-                    if ok:
+                    if values is not None:
                         self.study.tell(number, list(values) if self._n_obj > 1
-                                        else values[0])  # type: ignore[index]
+                                        else values[0])
                     else:
                         self.study.tell(number, state=ts.FAIL)
                 else:  # a result the study did not propose

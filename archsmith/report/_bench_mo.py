@@ -1,0 +1,78 @@
+"""Hypervolume of multi-objective benchmark runs, normalised by the table's true front.
+
+A tabular benchmark holds every architecture, so its true Pareto front is known: the
+harness reports, after each query, the hypervolume of the feasible trials found so far
+divided by the true front's (1.0: the whole front found). The reference point is the
+true front's nadir moved out by 10 % of the front's range in every objective (so the
+front's extreme points count), in the objectives' higher-is-better orientation.
+
+Example:
+    >>> t = HypervolumeTracker([[3.0, 1.0], [1.0, 3.0]])
+    >>> t.ref.tolist(), round(t.hv_true, 2)
+    ([0.8, 0.8], 0.84)
+    >>> [round(v, 3) for v in t.curve([(1.0, 3.0), None, (0.9, 0.9), (3.0, 1.0)])]
+    [0.524, 0.524, 0.524, 1.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from archsmith._pareto import hypervolume, nondominated
+
+__all__ = ["MO_REFERENCES", "HypervolumeTracker", "true_front"]
+
+#: Strategies multi-objective runs are compared against (paired intervals).
+MO_REFERENCES: tuple[str, ...] = ("nsga2", "optuna:nsga2")
+
+
+def true_front(evaluator: Any, objectives: Any) -> np.ndarray | None:
+    """The oriented values of the feasible, non-dominated rows of ``evaluator``'s table
+    (``None`` when the evaluator has no table or no feasible row)."""
+    rows_fn = getattr(evaluator, "all_metrics", None)
+    if rows_fn is None:
+        return None
+    vals = [v for m in rows_fn() if (v := objectives.values(m)) is not None
+            and objectives.violation(m) == 0]
+    if not vals:
+        return None
+    a = np.unique(np.asarray(vals, dtype=float), axis=0)
+    return a[nondominated(a)]
+
+
+class HypervolumeTracker:
+    """Normalised hypervolume of a growing set of points against a true front.
+
+    Args:
+        front: The true front (rows of higher-is-better values).
+        margin: How far beyond the front's nadir the reference point lies, as a
+            fraction of the front's range per objective.
+    """
+
+    def __init__(self, front: Sequence[Sequence[float]] | np.ndarray,
+                 margin: float = 0.1) -> None:
+        f = np.asarray(front, dtype=float)
+        lo, hi = f.min(axis=0), f.max(axis=0)
+        span = np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
+        self.ref = lo - margin * span
+        self.hv_true = hypervolume(f, self.ref)
+
+    def curve(self, values: Sequence[Sequence[float] | None]) -> list[float]:
+        """Normalised hypervolume after each query (``None``: failed or infeasible)."""
+        front = np.zeros((0, len(self.ref)))
+        hv = 0.0
+        out = []
+        for v in values:
+            if v is not None:
+                p = np.asarray(v, dtype=float)
+                dominated = len(front) and bool(
+                    ((front >= p).all(axis=1) & (front > p).any(axis=1)).any()
+                    or (front == p).all(axis=1).any())
+                if not dominated:
+                    front = np.vstack([front[~((p >= front).all(axis=1))], p])
+                    hv = hypervolume(front, self.ref)
+            out.append(hv / self.hv_true if self.hv_true > 0 else float("nan"))
+        return out
