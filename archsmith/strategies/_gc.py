@@ -9,21 +9,17 @@ Each *round* (see :class:`GeneratorCritic`):
    of the best few, random one- and two-edit mutations of the elite) and a few uniform
    samples; candidates whose canonical hash was evaluated or is running are dropped;
 3. the critic scores them with an acquisition rule that uses its uncertainty (Thompson
-   sampling by default, UCB or expected improvement) and the best ``round_size`` are queued for
-   real evaluation. With ``noise_weight`` > 0 the uncertainty is that of a *measurement*:
-   the ensemble's variance plus a local noise variance — how far the measured scores of
-   similar architectures fall from the critic's mean
-   (:func:`~archsmith.strategies._gc_generator.local_noise`); off by default (see
-   ``benchmarks/RESULTS.md`` for what it does on the benchmarks);
+   sampling by default, UCB or expected improvement); the best ``round_size`` are queued.
+   ``noise_weight`` > 0 adds a local measurement-noise variance
+   (:func:`~archsmith.strategies._gc_generator.local_noise`; off by default);
 4. the generator is updated with a clipped (PPO-style) policy gradient and a learned
    value baseline: its samples are rewarded by the critic's judgement, evaluated
    architectures by their real scores, and the elite (the best architectures found) is
    replayed at every update so the policy does not forget it.
 
-How it compares with TPE, BANANAS, regularized evolution and random search on the
-tabular benchmarks, and what each option does, is measured by
-``python benchmarks/gc_targets.py``; the figures, with their dates and commands, are in
-``benchmarks/RESULTS.md`` (not repeated here, where they would drift).
+With several objectives every round scores the trials by a random scalarisation
+(ParEGO; :mod:`archsmith.strategies._scalarise`). Figures against the other strategies:
+``python benchmarks/gc_targets.py``, results in ``benchmarks/RESULTS.md``.
 
 Everything is computed from the history passed to ``ask`` and from the strategy's
 state (generator, critic, queue), which :meth:`GeneratorCritic.state_dict` holds in
@@ -47,6 +43,7 @@ from archsmith.strategies._acquisition import (
 )
 from archsmith.strategies._base import Strategy, TrialRecord
 from archsmith.strategies._gc_generator import Generator, local_noise, normal_rewards
+from archsmith.strategies._scalarise import is_multi_objective, parego_scores
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor
@@ -129,6 +126,7 @@ class GeneratorCritic(Strategy):
     """
 
     name = "gc"
+    multi_objective = True  # by ParEGO's random scalarisations (strategies._scalarise)
     #: ``gc:ucb`` / ``gc:ts`` select the acquisition (see :func:`create_strategy`).
     variant_arg = "acquisition"
 
@@ -235,6 +233,7 @@ class GeneratorCritic(Strategy):
         self._queue: list[list[int]] = []
         self._learned: set[int] = set()  # trial numbers the generator has learned from
         self.rounds = 0
+        self._rescored = False  # this ask's scores are a new scalarisation: refit
         # architectures by indices, so canonical hashes are computed once (not state)
         self._archs: dict[tuple[int, ...], Architecture] = {}
 
@@ -259,6 +258,8 @@ class GeneratorCritic(Strategy):
     ) -> list[Architecture]:
         from archsmith.strategies._bananas import random_fill
 
+        self._rescored = is_multi_objective(history)  # then a random scalarisation
+        history = parego_scores(history, rng) if self._rescored else history  # scores all
         seen = {t.arch.hash for t in history}
         done = [t for t in history if t.complete]
         out: list[Architecture] = []
@@ -321,7 +322,7 @@ class GeneratorCritic(Strategy):
     def _refit(self, done: list[TrialRecord], rng: np.random.Generator) -> None:
         n = len(done)
         new = n - self._fit_n
-        if self._fit_n and new < max(1, int(self.refit_fraction * n)):
+        if self._fit_n and new < max(1, int(self.refit_fraction * n)) and not self._rescored:
             return
         fresh = not self._fit_n or n - self._full_n >= max(
             self.full_refit_every, self.full_refit_growth * self._full_n)

@@ -1,0 +1,55 @@
+"""Random scalarisations of several objectives (ParEGO, Knowles 2006).
+
+A single-objective model-based strategy searches several objectives by scoring every
+trial, for one round, with the augmented Tchebycheff function of a weight vector drawn
+uniformly from the simplex: each objective is normalised to ``[0, 1]`` over the
+feasible complete trials (1 best), ``c_j = 1 − f̂_j`` and
+``score = −(max_j λ_j c_j + ρ Σ_j λ_j c_j)`` (higher is better; ``ρ = 0.05`` as in the
+paper). Different rounds draw different weights, so successive proposals spread along
+the front, including its non-convex parts (which a weighted sum cannot reach).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+from archsmith.strategies._base import TrialRecord
+
+__all__ = ["is_multi_objective", "parego_scores"]
+
+
+def is_multi_objective(history: Sequence[TrialRecord]) -> bool:
+    """Whether the trials carry several objective values."""
+    return any(t.values is not None and len(t.values) > 1 for t in history)
+
+
+def parego_scores(history: Sequence[TrialRecord], rng: np.random.Generator,
+                  rho: float = 0.05) -> list[TrialRecord]:
+    """``history`` with each feasible complete trial's ``score`` replaced by its
+    augmented Tchebycheff value under one random weight vector (drawn from ``rng``).
+
+    Example:
+        >>> from archsmith.space import create_space
+        >>> a = create_space("mlp").sample(np.random.default_rng(0))
+        >>> h = [TrialRecord(0, a, "complete", 1.0, values=(1.0, -3.0)),
+        ...      TrialRecord(1, a, "complete", 3.0, values=(3.0, -9.0)),
+        ...      TrialRecord(2, a, "failed")]
+        >>> out = parego_scores(h, np.random.default_rng(0))
+        >>> [round(t.score, 3) if t.score is not None else None for t in out]
+        [-0.42, -0.63, None]
+    """
+    ok = [t for t in history if t.complete and t.values is not None]
+    if not ok:
+        return list(history)
+    vals = np.array([t.values for t in ok], dtype=float)
+    lo, hi = vals.min(axis=0), vals.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    lam = rng.dirichlet(np.ones(vals.shape[1]))
+    cost = 1.0 - (vals - lo) / span
+    scores = -((lam * cost).max(axis=1) + rho * (lam * cost).sum(axis=1))
+    new = {t.number: float(s) for t, s in zip(ok, scores, strict=True)}
+    return [dataclasses.replace(t, score=new[t.number]) if t.number in new else t
+            for t in history]
