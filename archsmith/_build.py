@@ -28,7 +28,7 @@ def build_evaluator(cfg: SearchConfig) -> Evaluator:
     if cfg.evaluator:
         from archsmith.evaluators import FunctionEvaluator, UserEvaluator
 
-        spec, objective = cfg.evaluator, cfg.objective or "val_acc"
+        spec, objective = cfg.evaluator, (cfg.objective or "val_acc").split(",")[0].strip()
         if spec.startswith("python:"):
             raise ConfigError(
                 f"This search's evaluator was a Python object ({spec[7:]}), which cannot be "
@@ -52,8 +52,12 @@ def build_evaluator(cfg: SearchConfig) -> Evaluator:
     unknown = sorted(set(cfg.training) - allowed)
     if unknown:
         raise ConfigError(f"Unknown training setting(s) {unknown}; valid: {sorted(allowed)}.")
+    from archsmith._objectives import Objectives
+
+    named = Objectives.parse(cfg.objective, cfg.direction, cfg.constraints).metrics
     return TrainingEvaluator(
-        data=cfg.data or DEFAULT_DATA, epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training
+        data=cfg.data or DEFAULT_DATA, epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training,
+        **({"onnx_latency": True} if "onnx_latency_ms" in named else {}),
     )
 
 

@@ -36,7 +36,7 @@ __all__ = ["INFEASIBLE", "PRE_TRAINING_METRICS", "Constraint", "Objectives", "ch
 
 #: Metrics a training evaluator can compute from the architecture alone, before any
 #: epoch: a constraint on one of them is checked before training.
-PRE_TRAINING_METRICS = ("params", "flops")
+PRE_TRAINING_METRICS = ("params", "flops", "peak_activation_mb")
 MAX_OBJECTIVES = 4
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=)\s*(\S+)\s*$")
 

@@ -196,3 +196,31 @@ def test_optuna_samplers_search_several_objectives_with_constraints(
     clone = type(search.strategy)(search.space, **search.strategy.config())
     clone.load_state_dict(search.strategy.state_dict())
     assert [t.values for t in clone.study.trials] == [t.values for t in done]
+
+
+def test_measured_cost_metrics_onnx_latency_and_peak_activation(tmp_path: Path) -> None:
+    cfg = SearchConfig(data="digits", space="mlp", strategy="nsga2", budget=4, epochs=1,
+                       export=False, objective="val_acc,onnx_latency_ms",
+                       constraints=["peak_activation_mb<=0.01"])
+    search = Search(cfg, tmp_path / "m")
+    assert search.evaluator.onnx_latency is True  # type: ignore[attr-defined]
+    search.run()
+    assert search._store is not None
+    rows = search._store.trials(search._search_id)  # type: ignore[arg-type]
+    trained = [r for r in rows if r.state == "complete"]
+    assert trained and all(r.metrics["onnx_latency_ms"] > 0 for r in trained)
+    assert all(r.metrics["peak_activation_mb"] <= 0.01 for r in trained)
+    for r in rows:  # rejected ones were measured before training, never trained
+        if r.state == "failed":
+            assert r.metrics["peak_activation_mb"] > 0.01 and "not trained" in r.error
+
+
+def test_peak_activation_counts_live_tensors_not_weights() -> None:
+    import torch
+
+    from archsmith.evaluators._costs import peak_activation_mb
+
+    wide = torch.nn.Sequential(torch.nn.Linear(10, 50_000), torch.nn.ReLU(),
+                               torch.nn.Linear(50_000, 2))
+    # input 40 B, hidden 200 kB (linear) + 200 kB (relu) alive together, then 8 B out
+    assert peak_activation_mb(wide, (10,)) == pytest.approx(0.4, rel=1e-3)

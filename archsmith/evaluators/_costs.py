@@ -1,4 +1,9 @@
-"""What a trained network costs: parameters, FLOPs and batch-1 latency."""
+"""What a network costs: parameters, FLOPs, peak activation memory and batch-1 latency
+(PyTorch eager and, with ONNX Runtime installed, the exported ONNX model).
+
+Every figure is for one example (batch size 1) on the CPU of the machine that measures
+it; how steady the timings are is measured in ``benchmarks/RESULTS.md``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import time
 import torch
 
 __all__ = ["LATENCY_MAX_SECONDS", "LATENCY_RUNS", "LATENCY_WARMUP", "count_flops",
-           "count_params", "measure_latency"]
+           "count_params", "measure_latency", "measure_onnx_latency", "peak_activation_mb"]
 
 #: Untimed batch-size-1 forward passes before latency is timed (caches, allocator, JIT).
 LATENCY_WARMUP = 5
@@ -45,6 +50,67 @@ def count_flops(net: torch.nn.Module, input_shape: tuple[int, ...]) -> float:
     return float(counter.get_total_flops())
 
 
+def peak_activation_mb(net: torch.nn.Module, input_shape: tuple[int, ...]) -> float:
+    """Peak memory (MB) of the tensors alive at once during one batch-1 forward pass in
+    eval mode: the input and every intermediate result, from its creation until it is
+    freed (weights are not counted). Tracked per operator with a ``TorchDispatchMode``,
+    so it is what eager PyTorch holds, not an estimate from the layer list.
+
+    Example:
+        >>> net = torch.nn.Sequential(torch.nn.Linear(1000, 1000), torch.nn.ReLU())
+        >>> round(peak_activation_mb(net, (1000,)), 3)  # input, linear out, relu out
+        0.012
+    """
+    import weakref
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    live = {"now": 0, "peak": 0}
+    refs: dict[int, int] = {}  # storage → tensors alive on it (views share a storage)
+    weights = {t.untyped_storage().data_ptr() for t in (*net.parameters(), *net.buffers())}
+
+    def track(t: torch.Tensor) -> None:
+        st = t.untyped_storage()
+        key, size = st.data_ptr(), st.nbytes()
+        if key in weights or size == 0:
+            return
+        if key not in refs:
+            refs[key] = 0
+            live["now"] += size
+            live["peak"] = max(live["peak"], live["now"])
+        refs[key] += 1
+
+        def free() -> None:
+            refs[key] -= 1
+            if refs[key] == 0:
+                del refs[key]
+                live["now"] -= size
+
+        weakref.finalize(t, free)
+
+    class _Mode(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            out = func(*args, **(kwargs or {}))
+            for o in out if isinstance(out, tuple | list) else (out,):
+                if isinstance(o, torch.Tensor):
+                    track(o)
+            return out
+
+    device = next((p.device for p in net.parameters()), torch.device("cpu"))
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            x = torch.zeros((1, *input_shape), device=device)
+            track(x)
+            with _Mode():
+                out = net(x)
+            del out, x
+    finally:
+        net.train(was_training)
+    return live["peak"] / 1e6
+
+
 def measure_latency(net: torch.nn.Module, input_shape: tuple[int, ...]) -> tuple[float, float]:
     """Median and interquartile range (milliseconds) of batch-1 CPU forward passes.
 
@@ -77,5 +143,43 @@ def measure_latency(net: torch.nn.Module, input_shape: tuple[int, ...]) -> tuple
                 times.append(time.perf_counter() - t0)
     finally:
         model.train(was_training)
+    q1, q2, q3 = statistics.quantiles(times, n=4)
+    return q2 * 1000.0, (q3 - q1) * 1000.0
+
+
+def measure_onnx_latency(net: torch.nn.Module,
+                         input_shape: tuple[int, ...]) -> tuple[float, float]:
+    """Median and interquartile range (ms) of batch-1 passes of ``net`` exported to ONNX
+    and run by ONNX Runtime on one CPU thread (the timing rule of :func:`measure_latency`).
+
+    Raises:
+        ArchsmithError: ``onnxruntime`` is not installed (names the ``export`` extra).
+        RuntimeError: the network cannot be exported.
+    """
+    import io
+    import warnings
+
+    from archsmith._lazy import optional_import
+
+    ort = optional_import("onnxruntime", "export", "onnx_latency_ms")
+    model = copy.deepcopy(net).cpu().eval()
+    example = torch.zeros((1, *input_shape))
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (example,), buf, input_names=["input"], dynamo=False)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+    feed = {"input": example.numpy()}
+    for _ in range(LATENCY_WARMUP):
+        sess.run(None, feed)
+    times: list[float] = []
+    low, high = LATENCY_RUNS
+    deadline = time.perf_counter() + LATENCY_MAX_SECONDS
+    while len(times) < high and (len(times) < low or time.perf_counter() < deadline):
+        t0 = time.perf_counter()
+        sess.run(None, feed)
+        times.append(time.perf_counter() - t0)
     q1, q2, q3 = statistics.quantiles(times, n=4)
     return q2 * 1000.0, (q3 - q1) * 1000.0

@@ -16,7 +16,13 @@ import torch.nn.functional as F
 from archsmith._threads import torch_threads
 from archsmith.errors import ConfigError, describe_exception
 from archsmith.evaluators._base import EvalResult
-from archsmith.evaluators._costs import count_flops, count_params, measure_latency
+from archsmith.evaluators._costs import (
+    count_flops,
+    count_params,
+    measure_latency,
+    measure_onnx_latency,
+    peak_activation_mb,
+)
 from archsmith.evaluators._data import Dataset, load_dataset
 
 if TYPE_CHECKING:
@@ -72,6 +78,9 @@ class TrainingEvaluator:
         data_seed: Seed of the train/validation/test split (``None``: ``seed``).
         val_fraction: Validation fraction of the split.
         test_fraction: Test fraction of the split.
+        onnx_latency: Also measure ``onnx_latency_ms`` (the network exported to ONNX,
+            run by ONNX Runtime on one thread; needs the ``export`` extra). A search
+            turns it on when an objective or constraint names ``onnx_latency_ms``.
 
     Example:
         >>> ev = TrainingEvaluator("iris", epochs=1)
@@ -98,6 +107,7 @@ class TrainingEvaluator:
         data_seed: int | None = None,
         val_fraction: float = 0.15,
         test_fraction: float = 0.15,
+        onnx_latency: bool = False,
     ) -> None:
         for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1),
                                  ("seed", seed, 0)):
@@ -128,6 +138,9 @@ class TrainingEvaluator:
         self.data_seed = seed if data_seed is None else data_seed
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
+        if not isinstance(onnx_latency, bool):
+            raise ConfigError(f"onnx_latency must be true or false, got {onnx_latency!r}.")
+        self.onnx_latency = onnx_latency
         self._torch_device = self._resolve_device(device)
         self._dataset: Dataset | None = data if isinstance(data, Dataset) else None
         self._tensors: dict[str, tuple[torch.Tensor, ...]] = {}
@@ -335,12 +348,22 @@ class TrainingEvaluator:
     def _cost_metrics(self, net: torch.nn.Module) -> dict[str, float]:
         shape = self.dataset.input_shape
         latency, spread = measure_latency(net, shape)
-        return {
+        out = {
             "params": float(count_params(net)),
             "flops": count_flops(net, shape),
+            "peak_activation_mb": peak_activation_mb(net, shape),
             "latency_ms": latency,
             "latency_iqr_ms": spread,
         }
+        if self.onnx_latency:
+            try:
+                out["onnx_latency_ms"], out["onnx_latency_iqr_ms"] = measure_onnx_latency(
+                    net, shape)
+            except Exception as e:
+                raise TrainingFailed(f"measuring onnx_latency_ms failed (the network could "
+                                     f"not be exported or run by ONNX Runtime): "
+                                     f"{describe_exception(e)}") from e
+        return out
 
     # -- public API ---------------------------------------------------------------------
     def static_metrics(self, arch: Architecture) -> dict[str, float]:
@@ -350,7 +373,8 @@ class TrainingEvaluator:
         with torch_threads(self.num_threads), torch.random.fork_rng(devices=[]):
             net = arch.space.build(arch, ds.input_shape, ds.num_classes)
             return {"params": float(count_params(net)),
-                    "flops": count_flops(net, ds.input_shape)}
+                    "flops": count_flops(net, ds.input_shape),
+                    "peak_activation_mb": peak_activation_mb(net, ds.input_shape)}
 
     def evaluate(self, arch: Architecture, budget: int | None = None, *,
                  checkpoint: str | Path | None = None) -> EvalResult:
@@ -458,6 +482,7 @@ class TrainingEvaluator:
             "device": self.device,
             "num_threads": self.num_threads,
             "dataset": ds.info,
+            **({"onnx_latency": True} if self.onnx_latency else {}),
         }
 
     def __repr__(self) -> str:
