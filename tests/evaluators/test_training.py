@@ -127,8 +127,8 @@ def test_check_space_propagates(evaluator: TrainingEvaluator) -> None:
 
 def test_fit_final(evaluator: TrainingEvaluator) -> None:
     net, metrics = evaluator.fit_final(_arch(), budget=1)
-    assert set(metrics) == {"test_acc", "test_loss", "params", "flops", "latency_ms", "peak_activation_mb",
-                            "latency_iqr_ms", "train_seconds"}
+    assert set(metrics) == {"test_acc", "test_loss", "params", "flops", "latency_ms",
+                            "peak_activation_mb", "latency_iqr_ms", "train_seconds"}
     assert not net.training
     assert all(p.device.type == "cpu" for p in net.parameters())
     assert 0 <= metrics["test_acc"] <= 100
