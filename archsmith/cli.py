@@ -21,6 +21,7 @@ from rich.text import Text
 from archsmith._cli_bench import bench, critic_eval_cmd
 from archsmith._cli_view import console, err_console, fail, fmt, run_search
 from archsmith._predict import predict_command
+from archsmith._stored import load_stored
 from archsmith.errors import ArchsmithError
 
 app = typer.Typer(
@@ -195,55 +196,6 @@ def resume(
     run_search(s)
 
 
-def _load_stored(
-    out: str, name: str | None = None
-) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None, list[Any]]:
-    """Config, trials, best and all searches of the storage behind ``out``.
-
-    ``out`` is a search's output folder or a storage URL (then ``name`` picks the search;
-    with one search stored it is taken).
-    """
-    from archsmith._run_folder import check_pointer_matches, read_pointer
-    from archsmith.store import Store, live_driver
-
-    meta: dict[str, Any] | None = None
-    if "://" in out:
-        url, wanted = out, name
-    else:
-        meta = read_pointer(Path(out))
-        url, wanted = meta["storage"], name or meta["name"]
-    store = Store(url)
-    try:
-        searches = store.searches()
-        if wanted is None:
-            if len(searches) != 1:
-                return {}, [], None, searches
-            wanted = searches[0].name
-        row = store.get_search(wanted)
-        if row is None:
-            names = ", ".join(s.name for s in searches) or "(none)"
-            raise ArchsmithError(f"No search named {wanted!r} in {url}; stored: {names}.")
-        if meta is not None and name is None:
-            check_pointer_matches(Path(out), url, meta, row.name, row.fingerprint)
-        trials = [t.to_dict() for t in store.trials(row.id)]
-        if row.config.get("scheduler"):  # multi-fidelity: every rung result of each trial
-            by_trial: dict[int, list[dict[str, Any]]] = {}
-            for r in store.rungs(row.id):
-                by_trial.setdefault(r.number, []).append(r.to_dict())
-            for t in trials:
-                t["rungs"] = by_trial.get(t["number"], [])
-        driver = live_driver(store, row.id) if row.status == "running" else None
-        counts = {s.name: len(store.trials(s.id)) for s in searches} if len(searches) > 1 else {}
-    finally:
-        store.close()
-    cfg = dict(row.config)
-    cfg["status"] = row.status
-    if row.status == "running" and driver is None:  # killed: no live driver holds it
-        cfg["status"] = "stopped (driver gone)"
-    cfg["name"] = row.name
-    return cfg, trials, row.best, [(s, counts.get(s.name)) for s in searches] if counts else []
-
-
 def _print_searches(searches: list[Any]) -> None:
     table = Table(title="searches in this storage")
     for col in ("name", "status", "space", "strategy", "trials", "budget"):
@@ -264,9 +216,14 @@ def show(
     name: Annotated[str | None, typer.Option(help="Search name (storage with several).")] = None,
     wide: Annotated[bool, typer.Option(
         "--wide", help="Every decision of each architecture and every cost metric.")] = False,
+    as_html: Annotated[bool, typer.Option(
+        "--html", help="Write the report page (OUT/report.html) and open it in a browser.")] = False,
 ) -> None:
     """Leaderboard of a search (works while it runs); lists the searches of a storage."""
-    cfg, trials, best, searches = _load_stored(out, name)
+    if as_html:
+        _open_report(out, None, name)
+        return
+    cfg, trials, best, searches = load_stored(out, name)
     if not cfg:  # a storage URL holding several (or no) searches
         if as_json:
             sys.stdout.write(json.dumps({"searches": [
@@ -349,6 +306,43 @@ def show(
                       + ", ".join(f"{k}={fmt(v)}" for k, v in best["final"].items()))
     if searches:
         _print_searches(searches)
+
+
+@app.command()
+@_user_errors
+def report(
+    out: Annotated[str, typer.Argument(help="Output folder of the search, or a storage URL.")],
+    dest: Annotated[Path | None, typer.Option(
+        "--out", help="HTML file to write (default OUT/report.html).")] = None,
+    name: Annotated[str | None, typer.Option(help="Search name (storage with several).")] = None,
+    open_page: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
+) -> None:
+    """Write one self-contained HTML page of a search: progress, learning curves, decisions,
+    Pareto front, trial table, the selected architecture (no network needed to view it)."""
+    if open_page:
+        _open_report(out, dest, name)
+        return
+    from archsmith.report._page import write_report
+
+    path = write_report(out, dest, name)
+    console.print(f"report: {path}  ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
+
+
+def _open_report(out: str, dest: Path | None, name: str | None) -> None:
+    import webbrowser
+
+    from archsmith.report._page import write_report
+
+    if "://" in out and dest is None:
+        raise ArchsmithError("Give --out FILE.html for a storage URL.")
+    path = write_report(out, dest, name)
+    console.print(f"report: {path}")
+    try:
+        opened = webbrowser.open(path.resolve().as_uri())
+    except Exception:  # no browser here (a server): the path is printed above
+        opened = False
+    if not opened:
+        console.print("(no browser found here: open the file above in one)")
 
 
 def _infeasible(objs: Any, trial: dict[str, Any]) -> bool:

@@ -224,3 +224,15 @@ def test_peak_activation_counts_live_tensors_not_weights() -> None:
                                torch.nn.Linear(50_000, 2))
     # input 40 B, hidden 200 kB (linear) + 200 kB (relu) alive together, then 8 B out
     assert peak_activation_mb(wide, (10,)) == pytest.approx(0.4, rel=1e-3)
+
+
+@pytest.mark.parametrize("strategy", ["random", "nsga2", "gc", "bananas", "bo"])
+def test_every_multi_objective_strategy_finds_a_front(tmp_path: Path, strategy: str) -> None:
+    cfg = SearchConfig(benchmark="nb201/cifar10", strategy=strategy, budget=16, seed=1,
+                       objective="val_acc,params", constraints=["latency_ms<=20"],
+                       strategy_config={"num_init": 8} if strategy in ("gc", "bananas", "bo")
+                       else {})
+    summary = Search(cfg, tmp_path / strategy).run()
+    assert summary["status"] == "finished" and summary["pareto"]
+    assert summary["best"]["number"] in summary["pareto"]
+    assert summary["best"]["metrics"]["latency_ms"] <= 20

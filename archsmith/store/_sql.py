@@ -77,6 +77,8 @@ class TrialRow:
             "curve": self.curve,
             "cached_from": self.cached_from,
             "duration": (self.finished_at - self.started_at) if self.finished_at else None,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
         }
 
 

@@ -22,6 +22,7 @@ from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._acquisition import check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
+from archsmith.strategies._scalarise import is_multi_objective, parego_scores
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor
@@ -165,6 +166,7 @@ class Bananas(Strategy):
     """
 
     name = "bananas"
+    multi_objective = True  # by ParEGO's random scalarisations (strategies._scalarise)
     #: ``bananas:ucb`` selects the acquisition (see :func:`create_strategy`).
     variant_arg = "acquisition"
 
@@ -207,6 +209,8 @@ class Bananas(Strategy):
     def ask(
         self, history: Sequence[TrialRecord], n: int, rng: np.random.Generator
     ) -> list[Architecture]:
+        if is_multi_objective(history):  # several objectives: a random scalarisation
+            history = parego_scores(history, rng)
         seen = {t.arch.hash for t in history}
         done = [t for t in history if t.complete]
         if len(done) < self.num_init:

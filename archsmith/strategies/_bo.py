@@ -28,6 +28,7 @@ from archsmith.strategies._bananas import (
     random_fill,
 )
 from archsmith.strategies._base import Strategy, TrialRecord
+from archsmith.strategies._scalarise import is_multi_objective, parego_scores
 
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
@@ -63,6 +64,7 @@ class BayesianOptimization(Strategy):
     """
 
     name = "bo"
+    multi_objective = True  # by ParEGO's random scalarisations (strategies._scalarise)
 
     def __init__(
         self,
@@ -94,6 +96,8 @@ class BayesianOptimization(Strategy):
     ) -> list[Architecture]:
         from archsmith.critic._gp import GPPredictor
 
+        if is_multi_objective(history):  # several objectives: a random scalarisation
+            history = parego_scores(history, rng)
         seen = {t.arch.hash for t in history}
         done = [t for t in history if t.complete]
         if len(done) < self.num_init:

@@ -38,11 +38,14 @@ def _seed_rng(seed: int, number: int) -> np.random.Generator:
 
 
 def _loop(strategy: Strategy, trials: int = TRIALS, seed: int = 0, pending: int = 0,
-          start: list[TrialRecord] | None = None) -> tuple[list[Architecture], list[TrialRecord]]:
+          start: list[TrialRecord] | None = None,
+          multi: bool = False) -> tuple[list[Architecture], list[TrialRecord]]:
     """Runs ``strategy`` as the search driver does; every 5th trial fails.
 
     With ``pending`` > 0, that many trials stay running while the next one is asked
-    (asynchronous use, ``n`` = 1). Returns the proposals and the final history.
+    (asynchronous use, ``n`` = 1). With ``multi``, results carry two objectives (the
+    score and minus a second function of the architecture) and every 7th one is
+    infeasible (violation 0.5, no score). Returns the proposals and the final history.
     """
     history = list(start or [])
     running: list[TrialRecord] = []
@@ -61,6 +64,13 @@ def _loop(strategy: Strategy, trials: int = TRIALS, seed: int = 0, pending: int 
         rec = TrialRecord(number=done.number, arch=done.arch,
                           state="failed" if failed else "complete", score=score,
                           metrics={} if score is None else {"val_acc": score})
+        if multi and score is not None:
+            cost = float(np.abs(done.arch.space.encode(done.arch)).sum())
+            bad = done.number % 7 == 3
+            rec = TrialRecord(number=done.number, arch=done.arch, state="complete",
+                              score=None if bad else score,
+                              metrics={"val_acc": score, "cost": cost},
+                              values=(score, -cost), violation=0.5 if bad else 0.0)
         history.append(rec)
         strategy.tell([rec])
     return asked, history
@@ -133,6 +143,19 @@ def check_config_rebuilds(make: StrategyFactory, space: SearchSpace) -> None:
         "constructor argument")
 
 
+def check_multi_objective(make: StrategyFactory, space: SearchSpace) -> None:
+    """A strategy that declares ``multi_objective`` takes results with several values
+    and infeasible trials (``violation`` > 0), and stays deterministic (others: skipped)."""
+    if not getattr(make(space), "multi_objective", False):
+        return
+    first, history = _loop(make(space), multi=True)
+    second, _ = _loop(make(space), multi=True)
+    assert len(first) == TRIALS and all(a.space.name == space.name for a in first)
+    assert any(not t.feasible for t in history)
+    assert _hashes(first) == _hashes(second), (
+        "same seed and multi-objective results, different proposals")
+
+
 CHECKS: dict[str, Callable[[StrategyFactory, SearchSpace], None]] = {
     "proposals_are_valid": check_proposals_are_valid,
     "seeded_determinism": check_seeded_determinism,
@@ -140,6 +163,7 @@ CHECKS: dict[str, Callable[[StrategyFactory, SearchSpace], None]] = {
     "handles_failed_trials": check_handles_failed_trials,
     "state_dict_round_trip": check_state_dict_round_trip,
     "config_rebuilds": check_config_rebuilds,
+    "multi_objective": check_multi_objective,
 }
 
 #: Checks run on every space; the others run on the first space given.
