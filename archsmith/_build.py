@@ -55,9 +55,10 @@ def build_evaluator(cfg: SearchConfig) -> Evaluator:
     from archsmith._objectives import Objectives
 
     named = Objectives.parse(cfg.objective, cfg.direction, cfg.constraints).metrics
+    extra: dict[str, Any] = {"onnx_latency": True} if "onnx_latency_ms" in named else {}
     return TrainingEvaluator(
         data=cfg.data or DEFAULT_DATA, epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training,
-        **({"onnx_latency": True} if "onnx_latency_ms" in named else {}),
+        **extra,
     )
 
 

@@ -167,7 +167,8 @@ def measure_onnx_latency(net: torch.nn.Module,
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example,), buf, input_names=["input"], dynamo=False)
+        torch.onnx.export(model, (example,), buf,  # type: ignore[arg-type]
+                          input_names=["input"], dynamo=False)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])

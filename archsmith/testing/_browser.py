@@ -17,6 +17,7 @@ Example (needs Debian's ``chromium``; not run as a doctest)::
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -114,7 +115,8 @@ class Chromium:
         method, p = msg.get("method"), msg.get("params", {})
         if method == "Runtime.exceptionThrown":
             d = p.get("exceptionDetails", {})
-            self.errors.append(f"exception: {d.get('exception', {}).get('description') or d.get('text')}")
+            text = d.get("exception", {}).get("description") or d.get("text")
+            self.errors.append(f"exception: {text}")
         elif method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
             self.errors.append("console.error: " + " ".join(
                 str(a.get("value", a.get("description", ""))) for a in p.get("args", [])))
@@ -195,10 +197,8 @@ class Chromium:
             self.proc.wait(timeout=10)
         finally:
             for fd in (self._cmd_w, self._out_r):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             shutil.rmtree(self._profile, ignore_errors=True)
 
     def __enter__(self) -> Chromium:
