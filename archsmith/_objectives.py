@@ -259,6 +259,27 @@ def choose_best(objectives: Objectives,
     return None if k is None else front[k]
 
 
+def check_known_metrics(objectives: Objectives, evaluator: Any) -> None:
+    """Refuses an objective or constraint on a metric the evaluator never reports (when
+    it declares ``metric_names``; a user evaluator's metrics are checked per result).
+
+    Raises:
+        ConfigError: naming the metric and the ones available.
+    """
+    names = getattr(evaluator, "metric_names", None)
+    if not names:
+        return
+    known = set(names)
+    for c in objectives.constraints:
+        if c.metric not in known:
+            raise ConfigError(f"constraint {c}: the evaluator reports no metric "
+                              f"{c.metric!r}; constrain one of {', '.join(names)}.")
+    for n in objectives.names:
+        if n not in known:
+            raise ConfigError(f"objective {n!r}: the evaluator reports no such metric; "
+                              f"choose from {', '.join(names)}.")
+
+
 def check_multi_objective(objectives: Objectives, strategy: Any,
                           scheduler: str | None) -> None:
     """Refuses several objectives with a strategy or scheduler that optimises one.

@@ -44,6 +44,7 @@ from archsmith._fs import make_out_dir
 from archsmith._objectives import (
     INFEASIBLE,
     Objectives,
+    check_known_metrics,
     check_metrics,
     check_multi_objective,
     choose_best,
@@ -126,6 +127,7 @@ class Search:
         )
         self.strategy = build_strategy(config, self.space)
         check_multi_objective(self.objectives, self.strategy, config.scheduler)
+        check_known_metrics(self.objectives, self.evaluator)
         if executor is None:
             from archsmith.executors import create_executor
 

@@ -236,3 +236,19 @@ def test_every_multi_objective_strategy_finds_a_front(tmp_path: Path, strategy: 
     assert summary["status"] == "finished" and summary["pareto"]
     assert summary["best"]["number"] in summary["pareto"]
     assert summary["best"]["metrics"]["latency_ms"] <= 20
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--constraint", "foo<=3"], "reports no metric 'foo'"),
+    (["--constraint", "params=<3"], "METRIC<=NUMBER"),
+    (["--constraint", "params<=3", "--constraint", "latency_ms>>2"], "METRIC<=NUMBER"),
+    (["--objective", "val_acc,latency_ms", "--direction", "max,min,max"], "one per objective"),
+    (["--objective", "val_acc,nope", "--strategy", "nsga2"], "no such metric"),
+])
+def test_bad_objectives_and_constraints_exit_2(tmp_path: Path, args: list[str],
+                                               message: str) -> None:
+    res = CliRunner().invoke(app, ["search", "--benchmark", "nb201/cifar10", "--out",
+                                   str(tmp_path / "bad"), *args])
+    assert res.exit_code == 2, res.output
+    assert message in " ".join(res.output.split())
+    assert not (tmp_path / "bad" / "archsmith.db").exists()

@@ -366,6 +366,13 @@ class TrainingEvaluator:
         return out
 
     # -- public API ---------------------------------------------------------------------
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The metrics :meth:`evaluate` reports (objectives and constraints name these)."""
+        return ("val_acc", "val_loss", "params", "flops", "peak_activation_mb", "latency_ms",
+                "latency_iqr_ms", "train_seconds", "epochs",
+                *(("onnx_latency_ms", "onnx_latency_iqr_ms") if self.onnx_latency else ()))
+
     def static_metrics(self, arch: Architecture) -> dict[str, float]:
         """``params`` and ``flops`` of ``arch``, known before any training (a search
         checks constraints on them first; see :mod:`archsmith._objectives`)."""

@@ -160,15 +160,16 @@ def _run_job(job: _Job, report: Callable[[], None] | None = None) -> _JobResult:
     ]
     hv: list[float] = []
     if objs.multi:
-        from archsmith.report._bench_mo import HypervolumeTracker, true_front
+        from archsmith.report._bench_mo import HypervolumeTracker, table_reference, true_front
 
         front = true_front(search.evaluator, objs)
         if front is None:
             raise ConfigError(f"{job.benchmark}: no feasible row for the constraints "
                               f"{list(job.constraints)}; loosen them.")
+        ref = table_reference(search.evaluator, objs)
         pts = [objs.values(r.metrics) if r.state == "complete"
                and objs.violation(r.metrics) == 0 else None for r in rows]
-        hv = HypervolumeTracker(front).curve(pts)
+        hv = HypervolumeTracker(front, ref).curve(pts)
     return _JobResult(
         curve=best_so_far(values, search.direction),
         seconds=seconds,
@@ -392,13 +393,13 @@ def run_bench(
     multi = objs.multi
     mo_info: dict[str, Any] = {}
     if multi:
-        from archsmith.report._bench_mo import HypervolumeTracker, true_front
+        from archsmith.report._bench_mo import HypervolumeTracker, table_reference, true_front
 
         front = true_front(probe.evaluator, objs)
         if front is None:
             raise ConfigError(f"{benchmark}: no row of the table satisfies the constraints "
                               f"{list(cons)}; loosen them.")
-        tracker = HypervolumeTracker(front)
+        tracker = HypervolumeTracker(front, table_reference(probe.evaluator, objs))
         mo_info = {"objectives": list(objs.names), "directions": list(objs.directions),
                    "constraints": list(cons), "true_front_size": len(front),
                    "reference_point": tracker.ref.tolist(), "true_hypervolume": tracker.hv_true}

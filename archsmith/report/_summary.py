@@ -50,8 +50,9 @@ def render_summary(summary: dict[str, Any]) -> str:
             + f". Every curve is the **hypervolume** of the feasible trials so far divided "
             f"by the true front's ({mo['true_front_size']} points of the table; reference "
             f"point {[round(v, 4) for v in mo['reference_point']]} in higher-is-better "
-            "orientation: the true front's nadir moved out by 10 % of its range), so 1.0 "
-            "means the whole front was found. `fronts.png` draws each seed's final front.")
+            "orientation: the table's median of a maximised objective, its worst value of "
+            "a minimised one), so 1.0 means the whole front was found. `fronts.png` draws "
+            "each seed's final front.")
         lines[-2] = (f"## Normalised hypervolume: mean ± standard error over "
                      f"{s['seeds']} seeds")
     cps = next(iter(stats.values()))["at"]
@@ -83,7 +84,7 @@ def render_summary(summary: dict[str, Any]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines += _paired_table(stats, refs, budget, f)
     else:
-        hint = "nsga2, optuna:nsga2" if mo else REFERENCES_HINT
+        hint = "nsga2, optuna:nsga2, optuna:tpe" if mo else REFERENCES_HINT
         lines.append("No reference strategy (" + hint + ") was run; add "
                      "one to the strategies to get this table.")
     lines += [
