@@ -71,7 +71,7 @@ def bench(
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     if data is not None:
         _bench_wallclock(data, space or "cnn", names, scheduler, seeds, time_budget, epochs,
-                         min_epochs, eta, workers, out)
+                         min_epochs, eta, workers, out, constraint or [])
         return
     if benchmark is None:
         raise ArchsmithError("Give --benchmark (a tabular benchmark, e.g. nb201/cifar10) or "
@@ -113,7 +113,7 @@ def bench(
 
 def _bench_wallclock(data: str, space: str, names: list[str], schedulers: str, seeds: int,
                      time_budget: float | None, epochs: int, min_epochs: int, eta: int,
-                     parallel: int, out: Path) -> None:
+                     parallel: int, out: Path, constraints: list[str] | None = None) -> None:
     """``archsmith bench --data``: every (strategy, scheduler) on seeds 0..K-1, each an
     ``archsmith search --time-budget`` in its own process (see
     :mod:`archsmith.report._wallclock`)."""
@@ -130,7 +130,13 @@ def _bench_wallclock(data: str, space: str, names: list[str], schedulers: str, s
             raise ArchsmithError(f"Unknown scheduler {x!r}; valid: none, "
                                  f"{', '.join(scheduler_names())}.")
     rung_budgets(min_epochs, epochs, eta)  # bad rung settings fail here, not in every job
-    jobs = [archsmith_job(data, space, n, x, seed, epochs, time_budget, out, min_epochs, eta)
+    settings = {"constraints": list(constraints)} if constraints else None
+    if constraints:
+        from archsmith._objectives import Objectives
+
+        Objectives.parse(None, None, constraints)  # a malformed one fails here
+    jobs = [archsmith_job(data, space, n, x, seed, epochs, time_budget, out, min_epochs, eta,
+                          settings=settings)
             for seed in range(seeds) for n in names for x in scheds]
     progress = bench_progress()
     with progress:

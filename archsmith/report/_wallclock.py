@@ -102,12 +102,17 @@ def read_results(job: WallclockJob, epochs: int, time_budget: float) -> list[dic
             if not trials:
                 return []
             t0 = min(t.started_at for t in trials)
+            from archsmith._objectives import Objectives
+
+            objs = Objectives.parse(None, None, row.config.get("constraints") or [])
             if row.config.get("scheduler"):
                 done = [(r.finished_at, r.metrics.get("val_acc")) for r in store.rungs(row.id)
-                        if r.budget == epochs and r.state == "complete"]
-            else:
+                        if r.budget == epochs and r.state == "complete"
+                        and objs.violation(r.metrics) == 0]
+            else:  # feasible, fully trained, not a duplicate answered from storage
                 done = [(t.finished_at or 0.0, t.metrics.get("val_acc")) for t in trials
-                        if t.state == "complete" and t.cached_from is None]
+                        if t.state == "complete" and t.cached_from is None
+                        and objs.violation(t.metrics) == 0]
         finally:
             store.close()
         points = []
