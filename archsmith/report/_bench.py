@@ -469,8 +469,14 @@ def run_bench(
             f"async workers ({seeds} seeds)", ylabel=f"best-so-far {objective}")
         summary["files"].update({"results_time.csv": str(out / "results_time.csv"),
                                  "curves_time.png": str(out / "curves_time.png")})
+    from archsmith.report._bench_page import render_bench_page
     from archsmith.report._summary import render_summary
 
+    summary["files"]["report.html"] = str(out / "report.html")
+    (out / "report.html").write_text(render_bench_page(
+        summary, curves,
+        {s: [results[s, k].points for k in range(seeds)] for s in strategies} if multi else None,
+        front if multi else None))
     (out / "summary.md").write_text(render_summary(summary))
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -109,6 +109,9 @@ def summarise_time(
         "workers_sim": workers_sim,
         "end_seconds": end,
         "at": at,
+        "grid_seconds": grid,
+        "curves": {s: {"mean": [num(v) for v in curves[s][0]],
+                       "sem": [num(v) for v in curves[s][1]]} for s in strategies},
         "mean_end_seconds": {
             s: float(np.mean([runs[s, k][0][-1] for k in range(seeds) if runs[s, k][0]]))
             for s in strategies
