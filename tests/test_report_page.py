@@ -115,3 +115,24 @@ def test_training_page_draws_learning_curves_pruned_and_failed(
     assert "failed" in states  # rejected before training (params): listed, no curve
     assert browser.errors == []
     browser.screenshot(tmp_path / "report-training.png")
+
+
+def test_a_5000_trial_page_renders_in_under_3_seconds(tmp_path: Path,
+                                                      browser: Chromium) -> None:
+    from archsmith.testing._synthetic import synthetic_search
+
+    info = synthetic_search(tmp_path / "big", trials=5000)
+    page = write_report(tmp_path / "big")
+    browser.errors.clear()
+    load = browser.open(page)
+    ready = browser.wait_for("document.body.dataset.ready === '1'")
+    assert browser.errors == []
+    assert load + ready < 3.0, f"loaded in {load:.2f} s, views ready {ready:.2f} s later"
+    r = browser.evaluate("window.archsmithReport.rendered")
+    ok = 5000 - info["failed"]
+    assert r["progress"]["trials"] == r["parcoords"]["lines"] == ok
+    assert r["front"]["pareto"] == len(info["pareto"])
+    assert r["front"]["trials"] + r["front"]["pareto"] == ok
+    assert r["table"] == {"rows": 5000, "shown": 50}
+    assert r["curves"]["lines"] <= TOP_CURVES + OTHER_CURVES + len(info["pareto"])
+    browser.screenshot(tmp_path / "report-5000.png")
