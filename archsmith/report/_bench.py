@@ -300,6 +300,11 @@ def _summarise(
                 r: paired_difference(matrices[s][:, -1], matrices[r][:, -1], direction)
                 for r in refs if r != s
             },
+            "vs_reference_at": {
+                key: {r: paired_difference(matrices[s][:, q - 1], matrices[r][:, q - 1],
+                                           direction) for r in refs if r != s}
+                for key, q in checkpoint_queries(budget).items()
+            },
             "seconds_per_run": secs,
             "seconds_per_query": secs / budget,
             "strategy_seconds_per_query": strat_secs / budget,
