@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archsmith._config import DEFAULT_DATA, SearchConfig
 from archsmith.errors import ConfigError
-from archsmith.strategies import create_strategy
+from archsmith.strategies import STRATEGIES, create_strategy
 
 if TYPE_CHECKING:
     from archsmith.evaluators._base import Evaluator
@@ -72,8 +73,19 @@ def build_space(cfg: SearchConfig) -> SearchSpace:
 
 
 def build_strategy(cfg: SearchConfig, space: SearchSpace) -> Strategy:
+    """The strategy; one that takes ``objectives`` (Optuna's: the study's directions) is
+    told how many objectives the search has, unless its config says."""
+    from archsmith._objectives import Objectives
+
+    extra: dict[str, Any] = {}
+    k = len(Objectives.parse(cfg.objective, cfg.direction, cfg.constraints).names)
+    family = STRATEGIES.get(cfg.strategy.split(":")[0]) if cfg.strategy.split(":")[0] in \
+        STRATEGIES else None
+    if k > 1 and "objectives" not in cfg.strategy_config and family is not None and \
+            "objectives" in inspect.signature(family).parameters:
+        extra["objectives"] = k
     try:
-        return create_strategy(cfg.strategy, space, **cfg.strategy_config)
+        return create_strategy(cfg.strategy, space, **cfg.strategy_config, **extra)
     except TypeError as e:
         raise ConfigError(f"Invalid strategy_config for strategy {cfg.strategy!r}: {e}.") from None
 

@@ -22,11 +22,17 @@ def last_error(errors: list[str | None]) -> str:
     return next((e for e in reversed(errors) if e), "(no error text)")
 
 
-def all_failed(n: int, errors: list[str | None], objectives: Any) -> str:
-    """Why a search whose ``n`` trials all failed stopped (infeasible ones named so)."""
+def all_failed(n: int, errors: list[str | None], objectives: Any, infeasible: int = 0) -> str:
+    """Why a search none of whose ``n`` trials succeeded stopped; ``infeasible`` of them
+    violated a constraint (before or after training), which is named so."""
     from archsmith._objectives import INFEASIBLE
 
     errs = [e for e in errors if e]
+    if objectives.constraints and infeasible >= n and not errs:
+        cons = ", ".join(str(c) for c in objectives.constraints)
+        return (f"none of the {n} trials satisfied the constraints ({cons}); every trained "
+                "network violated one. Loosen a --constraint, or narrow the space to "
+                "networks that can fit.")
     if errs and all(e.startswith(INFEASIBLE) for e in errs):
         cons = ", ".join(str(c) for c in objectives.constraints)
         return (f"none of the {n} trials satisfied the constraints ({cons}); the last: "

@@ -157,14 +157,19 @@ class Objectives:
             out.append(float(v) if d == "max" else -float(v))
         return tuple(out)
 
-    def violation(self, metrics: Mapping[str, float]) -> float:
-        """Sum of the constraints' relative violations (0: feasible)."""
-        return float(sum(c.violation(metrics) for c in self.constraints))
+    def violation(self, metrics: Mapping[str, float], partial: bool = False) -> float:
+        """Sum of the constraints' relative violations (0: feasible). With ``partial``
+        (a trial that stopped before reporting every metric, e.g. one rejected before
+        training), constraints on metrics it does not hold are left out."""
+        return float(sum(c.violation(metrics) for c in self.constraints
+                         if not partial or c.metric in metrics))
 
-    def violated(self, metrics: Mapping[str, float]) -> list[str]:
+    def violated(self, metrics: Mapping[str, float], partial: bool = False) -> list[str]:
         """The violated constraints, as ``"params=1500 > 1000"``."""
         out = []
         for c in self.constraints:
+            if partial and c.metric not in metrics:
+                continue
             if c.violation(metrics) > 0:
                 v = metrics.get(c.metric)
                 shown = "missing" if v is None else f"{float(v):g}"
@@ -200,7 +205,8 @@ def make_record(objectives: Objectives, number: int, arch: Architecture, state: 
     from archsmith.strategies._base import TrialRecord
 
     values = objectives.values(metrics) if state == "complete" else None
-    violation = objectives.violation(metrics) if objectives.constraints and metrics else 0.0
+    violation = objectives.violation(metrics, partial=state != "complete") \
+        if objectives.constraints and metrics else 0.0
     score = values[0] if values is not None and violation == 0 else None
     return TrialRecord(number=number, arch=arch, state=state, score=score, metrics=metrics,
                        values=values, violation=violation, **extra)

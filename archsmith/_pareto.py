@@ -106,7 +106,7 @@ def knee_point(values: Sequence[Sequence[float]] | np.ndarray) -> int | None:
 
 
 def hypervolume(values: Sequence[Sequence[float]] | np.ndarray,
-                ref: Sequence[float]) -> float:
+                ref: Sequence[float] | np.ndarray) -> float:
     """Exact hypervolume dominated by the rows and bounded by ``ref`` (higher is
     better; rows not better than ``ref`` in every objective add nothing).
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archsmith._objectives import check_metrics, infeasible_before_training
+from archsmith._objectives import INFEASIBLE, check_metrics, infeasible_before_training
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult, MultiFidelity, TabularBenchmark
 from archsmith.schedulers import Job, Scheduler, create_scheduler, rung_targets
@@ -172,7 +172,7 @@ class ScheduledRun:
                 out.append(TrialRecord(
                     number=n, arch=arch, state="failed", metrics=row.metrics,
                     max_budget=budgets[-1],
-                    violation=self.search.objectives.violation(row.metrics)
+                    violation=self.search.objectives.violation(row.metrics, partial=True)
                     if self.search.objectives.constraints and row.metrics else 0.0))
                 continue
             k = max(scores)
@@ -296,6 +296,7 @@ class ScheduledRun:
         self.rows[number] = replace(self.rows[number], state="failed",
                                     metrics=result.metrics, error=result.error)
         self.duplicates += 1  # many in a row: the strategy proposes nothing that fits
+        self.errors.append(result.error)
         rec = self._records({number})[0]
         self.search.strategy.tell([rec])
         self._save()
@@ -396,7 +397,7 @@ class ScheduledRun:
     def _check_fail_fast(self) -> None:
         k = self.cfg.fail_fast
         errs = self.errors
-        if not k or len(errs) != k or any(e is None for e in errs):
+        if not k or len(errs) != k or any(e is None or e.startswith(INFEASIBLE) for e in errs):
             return
         if any(self._raw(r) is not None for rs in self.rungs.values() for r in rs.values()):
             return
@@ -440,7 +441,6 @@ def run_scheduled(search: Search, store: Store, sid: int,
                   progress: ProgressFn | None) -> dict[str, Any]:
     """Runs ``search`` (which has a scheduler) to its budget, then exports the best
     trial trained to the top budget; returns :meth:`Search.summary`."""
-    from archsmith._errors_text import last_error
     from archsmith.search import _LeaseLostError
 
     search.abort_reason = None
@@ -456,8 +456,10 @@ def run_scheduled(search: Search, store: Store, sid: int,
     if status == "failed" and best is not None:
         search.abort_reason, status = None, "finished"
     if status == "finished" and best is None:
-        search.abort_reason = (f"all {len(run.rows)} trials failed; the last error: "
-                               f"{last_error(run.errors)}")
+        from archsmith._errors_text import all_failed
+
+        search.abort_reason = all_failed(len(run.rows), run.errors, search.objectives,
+                                         sum(not r.feasible for r in run._records()))
         status = "failed"
     if status == "finished" and best is not None:
         search._emit(progress, "final", record=best)

@@ -237,7 +237,8 @@ def show(
 
     objs = Objectives.parse(cfg.get("objective"), cfg.get("direction"),
                             cfg.get("constraints") or [])
-    front, knee = front_of(objs, [(t["number"], t["state"], t["metrics"]) for t in trials])
+    front, knee = front_of(objs, [(t["number"], t["state"], t["metrics"]) for t in trials
+                                  if t.get("cached_from") is None])
     if as_json:
         keep: tuple[str, ...] = ("number", "state", "hash", "arch", "metrics", "error", "cost",
                                  "cached_from")
@@ -348,7 +349,7 @@ def _open_report(out: str, dest: Path | None, name: str | None) -> None:
 def _infeasible(objs: Any, trial: dict[str, Any]) -> bool:
     """Whether a stored trial violates a constraint (trained, or rejected before)."""
     return bool(objs.constraints) and bool(trial["metrics"]) and objs.violation(
-        trial["metrics"]) > 0
+        trial["metrics"], partial=trial["state"] != "complete") > 0
 
 
 def _arch_describer(cfg: dict[str, Any], wide: bool = False) -> Callable[[dict[str, Any]], str]:

@@ -340,7 +340,9 @@ class Search:
             store.set_status(sid, "stopped")
             return self.summary()
         if not any(r.complete for r in finished.values()):
-            self.abort_reason = _all_failed(len(finished), self._run_errors, self.objectives)
+            self.abort_reason = _all_failed(
+                len(finished), self._run_errors, self.objectives,
+                sum(not r.feasible for r in finished.values()))
             store.set_status(sid, "failed")
             return self.summary()
         best = self.best(list(finished.values()))
@@ -450,7 +452,7 @@ class Search:
             "error": getattr(self, "abort_reason", None),
             "time_budget_reached": getattr(self, "time_budget_reached", False),
             **({"pareto": front_of(self.objectives, [(r.number, r.state, r.metrics)
-                                                     for r in rows])[0]}
+                                                     for r in rows if r.cached_from is None])[0]}
                if self.objectives.multi else {}),
         }
 

@@ -167,8 +167,12 @@ def measure_onnx_latency(net: torch.nn.Module,
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example,), buf,  # type: ignore[arg-type]
-                          input_names=["input"], dynamo=False)
+        try:  # the TorchScript exporter: fast for small networks
+            torch.onnx.export(model, (example,), buf,  # type: ignore[arg-type]
+                              input_names=["input"], dynamo=False)
+        except TypeError:  # torch < 2.5 has no `dynamo` argument (and exports the same way)
+            torch.onnx.export(model, (example,), buf,  # type: ignore[arg-type]
+                              input_names=["input"])
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])

@@ -276,8 +276,8 @@ def _summarise(
         matrices[s] = np.array([results[s, k].hv if multi else results[s, k].curve
                                 for k in range(seeds)], dtype=float)
         curves[s] = mean_sem(matrices[s])
-    refs = {r: float(curves[r][0][-1]) for r in (MO_REFERENCES if multi else REFERENCES)
-            if r in curves}
+    refs = {r: lvl for r in (MO_REFERENCES if multi else REFERENCES)
+            if r in curves and (lvl := num(curves[r][0][-1])) is not None}
     stats: dict[str, dict[str, Any]] = {}
     for s in strategies:
         mean, sem = curves[s]
@@ -465,23 +465,26 @@ def run_bench(
     if workers_sim:
         from archsmith.report._simtime import summarise_time, time_curve
 
+        # against simulated time: the (first) objective's best so far, in its own units
+        first, first_dir = objs.names[0], objs.directions[0]
         runs = {(j.strategy, j.seed): time_curve(results[j.strategy, j.seed].ends,
-                                                 results[j.strategy, j.seed].values, direction)
+                                                 results[j.strategy, j.seed].values, first_dir)
                 for j in jobs}
         summary["simulated"] = summarise_time(
-            strategies, seeds, direction, workers_sim, runs, out, optimum,
-            title=f"{benchmark}: best-so-far {objective} vs simulated time, {workers_sim} "
-            f"async workers ({seeds} seeds)", ylabel=f"best-so-far {objective}")
+            strategies, seeds, first_dir, workers_sim, runs, out,
+            None if multi else optimum,
+            title=f"{benchmark}: best-so-far {first} vs simulated time, {workers_sim} "
+            f"async workers ({seeds} seeds)", ylabel=f"best-so-far {first}")
         summary["files"].update({"results_time.csv": str(out / "results_time.csv"),
                                  "curves_time.png": str(out / "curves_time.png")})
     from archsmith.report._bench_page import render_bench_page
     from archsmith.report._summary import render_summary
 
     summary["files"]["report.html"] = str(out / "report.html")
+    (out / "summary.md").write_text(render_summary(summary))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.html").write_text(render_bench_page(
         summary, curves,
         {s: [results[s, k].points for k in range(seeds)] for s in strategies} if multi else None,
         front if multi else None))
-    (out / "summary.md").write_text(render_summary(summary))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

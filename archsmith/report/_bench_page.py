@@ -58,7 +58,7 @@ def render_bench_page(summary: dict[str, Any],
         "stats": summary["strategies"],
         "references": summary["references"],
     }
-    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(data['title'])} — archsmith bench</title>"

@@ -25,7 +25,7 @@ __all__ = ["plot_fronts"]
 
 def _staircase(front: np.ndarray, dirs: Sequence[str]) -> list[tuple[float, float]]:
     """Natural-unit (x, y) corners of a 2-D front's attainment staircase."""
-    nat = front * np.where(np.asarray(dirs) == "max", 1.0, -1.0)
+    nat = front[:, :2] * np.where(np.asarray(dirs[:2]) == "max", 1.0, -1.0)
     pts = sorted((float(x), float(y)) for y, x in nat[:, :2])
     xmax = dirs[1] == "max"
     if xmax:
@@ -57,17 +57,19 @@ def plot_fronts(path: str | Path, evaluator: Any, objectives: Any, tracker: Any,
 
     dirs = objectives.directions
     true = true_front(evaluator, objectives)
+    if true is not None:
+        true = true[:, :2][nondominated(true[:, :2])]
     fronts: dict[str, list[np.ndarray]] = {}
     for name, seeds in runs.items():
         fronts[name] = []
         for pts in seeds:
-            a = np.asarray(pts, dtype=float).reshape(-1, len(dirs))
-            if len(a):
+            a = np.asarray(pts, dtype=float).reshape(-1, len(dirs))[:, :2]
+            if len(a):  # the front of the two objectives drawn
                 fronts[name].append(a[nondominated(a)])
     every = [f for fs in fronts.values() for f in fs] + ([true] if true is not None else [])
     if not every:
         return
-    allp = np.vstack(every) * np.where(np.asarray(dirs) == "max", 1.0, -1.0)
+    allp = np.vstack(every) * np.where(np.asarray(dirs[:2]) == "max", 1.0, -1.0)
     xlo, xhi = float(allp[:, 1].min()), float(allp[:, 1].max())
     ylo, yhi = float(allp[:, 0].min()), float(allp[:, 0].max())
     pad_x, pad_y = 0.04 * ((xhi - xlo) or 1.0), 0.04 * ((yhi - ylo) or 1.0)

@@ -37,11 +37,20 @@ OTHER_CURVES = 10
 _ASSETS = Path(__file__).with_name("assets")
 
 
+def _finite(v: Any) -> float | None:
+    """``v`` as a float, ``None`` when missing or not finite (JSON has no NaN)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
 def _downsample(curve: list[dict[str, float]], metric: str) -> list[list[float]]:
     """``[[epoch, value], …]`` of at most :data:`CURVE_POINTS` evenly spaced entries
-    (the last one always kept)."""
-    pts = [[float(c.get("epoch", i + 1)), float(c[metric])]
-           for i, c in enumerate(curve) if metric in c and c[metric] is not None]
+    (the last one always kept; non-finite values left out)."""
+    pts = [[float(c.get("epoch", i + 1)), v] for i, c in enumerate(curve)
+           if (v := _finite(c.get(metric))) is not None]
     if len(pts) <= CURVE_POINTS:
         return pts
     idx = np.unique(np.linspace(0, len(pts) - 1, CURVE_POINTS).round().astype(int))
@@ -101,12 +110,12 @@ def page_data(cfg: dict[str, Any], trials: list[dict[str, Any]],
         cols["finished"].append(None if fin is None else round(fin - t0, 3))
         cols["budget"].append(t.get("budget"))
         m = t["metrics"] or {}
-        cols["feasible"].append(not objs.constraints or not m or objs.violation(m) == 0)
+        cols["feasible"].append(not objs.constraints or not m or objs.violation(
+            m, partial=t["state"] != "complete") == 0)
         cols["decisions"].append([choices[k].index(str(d[k])) if k in d else -1
                                   for k in names])
         for k in metric_keys:
-            v = m.get(k)
-            metrics[k].append(None if v is None else float(v))
+            metrics[k].append(_finite(m.get(k)))
         graph, summary = _graph_of(space, t["arch"])
         ids = []
         for lab in graph[0]:
@@ -119,10 +128,12 @@ def page_data(cfg: dict[str, Any], trials: list[dict[str, Any]],
         if t.get("error"):
             errors[str(t["number"])] = str(t["error"])[:500]
     rows = [(t["number"], t["state"], t["metrics"] or {}) for t in trials]
-    pareto, knee = front_of(objs, rows)
+    pareto, knee = front_of(objs, [r for r, t in zip(rows, trials, strict=True)
+                                   if t.get("cached_from") is None])  # no repeated duplicates
     primary = objs.primary
     sign = 1.0 if objs.directions[0] == "max" else -1.0
-    ok = [t for t in trials if t["state"] == "complete" and primary in (t["metrics"] or {})
+    ok = [t for t in trials if t["state"] == "complete"
+          and _finite((t["metrics"] or {}).get(primary)) is not None
           and (not objs.constraints or objs.violation(t["metrics"]) == 0)]
     ok.sort(key=lambda t: (-sign * t["metrics"][primary], t["number"]))
     stopped = [t for t in trials if t["state"] == "failed" or (
@@ -192,7 +203,8 @@ def render_page(data: dict[str, Any]) -> str:
     except ImportError as e:  # pragma: no cover - a core dependency
         raise ConfigError("The report page needs plotly (a dependency of archsmith): "
                           "pip install plotly") from e
-    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    # every "<" escaped: no text in the data can close or open a script element
+    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(data['title'])} — archsmith report</title>"
@@ -214,6 +226,8 @@ def write_report(out: str | Path, dest: str | Path | None = None,
     from archsmith._run_folder import write_atomic
     from archsmith._stored import load_stored
 
+    if dest is None and "://" in str(out):
+        raise ConfigError(f"{out} is a storage URL: give the file to write, --out FILE.html.")
     cfg, trials, best, _searches = load_stored(str(out), name)
     if not cfg:
         raise ConfigError(f"{out} holds several searches (or none); give --name.")

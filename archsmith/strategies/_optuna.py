@@ -94,6 +94,8 @@ class OptunaStrategy(Strategy):
         seed: Base seed of the sampler (``None``: drawn from the first ``ask`` rng).
         sampler_options: Extra keyword arguments of the Optuna sampler class (default:
             none, i.e. the sampler's defaults).
+        objectives: Number of objectives (a search with several sets it); the study has
+            one ``"maximize"`` direction per objective from the start.
 
     Raises:
         ConfigError: unknown sampler, or Optuna is not installed.
@@ -125,6 +127,7 @@ class OptunaStrategy(Strategy):
         sampler: str = "tpe",
         seed: int | None = None,
         sampler_options: dict[str, Any] | None = None,
+        objectives: int = 1,
     ) -> None:
         super().__init__(space)
         if sampler in _NOT_SUPPORTED:
@@ -157,7 +160,11 @@ class OptunaStrategy(Strategy):
         self._asks = 0
         #: Proposals whose hash was already in the history or proposed before.
         self.repeats = 0
-        self._n_obj = 1
+        if isinstance(objectives, bool) or not isinstance(objectives, int) or objectives < 1:
+            raise ConfigError(f"optuna: objectives must be a positive integer, got "
+                              f"{objectives!r}.")
+        self.objectives = objectives
+        self._n_obj = objectives
         self.study = self._new_study()
 
     # -- study plumbing -----------------------------------------------------------------
@@ -263,7 +270,10 @@ class OptunaStrategy(Strategy):
         out: list[Architecture] = []
         with _quiet(self.optuna):
             for _ in range(n):
-                n_trials = self._asks if self._mf else len(self.study.get_trials(deepcopy=False))
+                # a rebuilt study (multi-fidelity, or a first result with more objectives
+                # than expected) no longer holds the running trials: count the asks
+                n_trials = self._asks if self._mf or self._n_obj != self.objectives \
+                    else len(self.study.get_trials(deepcopy=False))
                 self._asks += 1
                 self.study.sampler = self._fresh_sampler(n_trials)
                 trial = self.study.ask()
@@ -430,6 +440,7 @@ class OptunaStrategy(Strategy):
             "sampler": self.sampler_name,
             "seed": self.seed,
             "sampler_options": self.sampler_options,
+            **({"objectives": self.objectives} if self.objectives > 1 else {}),
         }
 
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -66,32 +68,40 @@ class Chromium:
         self.timeout = timeout
         self.errors: list[str] = []
         self._profile = tempfile.mkdtemp(prefix="archsmith-chromium-")
-        cmd_r, self._cmd_w = os.pipe()
-        self._out_r, out_w = os.pipe()
-
-        def fds() -> None:  # in the child: the pipe ends become fds 3 and 4
-            os.dup2(cmd_r, 100)
-            os.dup2(out_w, 101)
-            os.dup2(100, 3)
-            os.dup2(101, 4)
-
-        self.proc = subprocess.Popen(
-            [exe, *_FLAGS, f"--user-data-dir={self._profile}",
-             f"--window-size={width},{height}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=False, preexec_fn=fds)
-        os.close(cmd_r)
-        os.close(out_w)
         self._buf = b""
         self._id = 0
         self._events: list[dict[str, Any]] = []
-        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self._session = self._call("Target.attachToTarget",
-                                   {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
-            self.send(f"{domain}.enable")
-        self.send("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        self.proc: subprocess.Popen[bytes] | None = None
+        cmd_r, self._cmd_w = os.pipe()
+        self._out_r, out_w = os.pipe()
+
+        def fds() -> None:  # in the child: the two pipe ends become fds 3 and 4
+            a = fcntl.fcntl(cmd_r, fcntl.F_DUPFD, 5)  # above 4, so dup2 cannot clobber
+            b = fcntl.fcntl(out_w, fcntl.F_DUPFD, 5)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+            os.close(a)
+            os.close(b)
+
+        try:
+            self.proc = subprocess.Popen(
+                [exe, *_FLAGS, f"--user-data-dir={self._profile}",
+                 f"--window-size={width},{height}", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                close_fds=False, preexec_fn=fds, start_new_session=True)
+            target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            self._session = self._call("Target.attachToTarget",
+                                       {"targetId": target, "flatten": True})["sessionId"]
+            for domain in ("Page", "Runtime", "Log"):
+                self.send(f"{domain}.enable")
+            self.send("Emulation.setDeviceMetricsOverride", {
+                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            os.close(cmd_r)
+            os.close(out_w)
 
     # -- protocol -------------------------------------------------------------------------
     def _write(self, msg: dict[str, Any]) -> None:
@@ -100,7 +110,7 @@ class Chromium:
     def _read(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buf:
             left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
+            if left <= 0 or self.proc is None or self.proc.poll() is not None:
                 raise TimeoutError("chromium did not answer in time (or exited)")
             ready, _, _ = select.select([self._out_r], [], [], min(left, 0.5))
             if ready:
@@ -192,9 +202,16 @@ class Chromium:
         return out
 
     def close(self) -> None:
+        """Asks the browser to quit, then kills its whole process group."""
         try:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+            if self.proc is not None and self.proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    self._write({"id": self._id + 1, "method": "Browser.close"})
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)  # renderers and helpers too
+                self.proc.wait(timeout=10)
         finally:
             for fd in (self._cmd_w, self._out_r):
                 with contextlib.suppress(OSError):

@@ -50,9 +50,11 @@
       points += xs.length;
       traces.push({ x: xs, y: ys, text: txt, type: xs.length > 3000 ? "scattergl" : "scatter", mode: "markers", name: s, marker: { size: 5, color: color(s), opacity: 0.55 }, hoverinfo: "text+x+y" });
     }
-    const tf = [...D.true_front].sort((a, b) => a[1] - b[1]);
-    traces.push({ x: tf.map((p) => p[1]), y: tf.map((p) => p[0]), type: "scatter", mode: "lines+markers", line: { shape: "hv", dash: "dash", color: "#111" }, marker: { size: 7, color: "#111" }, name: "true front" });
     const [o0, o1] = D.multi.objectives, [d0, d1] = D.multi.directions;
+    const tf = [...D.true_front].sort((a, b) => a[1] - b[1]);
+    // a staircase only for two objectives (with more, the 2-D view of the front is points)
+    const two = D.multi.objectives.length === 2;
+    traces.push({ x: tf.map((p) => p[1]), y: tf.map((p) => p[0]), type: "scatter", mode: two ? "lines+markers" : "markers", line: { shape: d1 === "max" ? "vh" : "hv", dash: "dash", color: "#111" }, marker: { size: 7, color: "#111" }, name: "true front" });
     Plotly.newPlot("plot-fronts", traces, layout({ hovermode: "closest", xaxis: { title: { text: `${o1} (${d1})` } }, yaxis: { title: { text: `${o0} (${d0})` } } }), CFG);
     rendered.fronts = { strategies: names.length, points, true_front: tf.length };
   }

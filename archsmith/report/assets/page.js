@@ -90,7 +90,8 @@
   // -- front --------------------------------------------------------------------------------
   let frontTraces = null;
   function front() {
-    const xo = MULTI ? OBJ[1] : { name: M.params ? "params" : P, direction: "min" };
+    const hasParams = M.params && M.params.some((v) => v !== null);
+    const xo = MULTI ? OBJ[1] : { name: hasParams ? "params" : P, direction: "min" };
     const xm = M[xo.name] || M[P];
     document.getElementById("front-title").textContent = MULTI
       ? `Pareto front: ${axisTitle(OBJ[0])} against ${axisTitle(OBJ[1])} (click a point to select its trial)`
@@ -209,8 +210,8 @@
     const q = document.getElementById("table-filter").value.trim();
     let rows = [...Array(N).keys()];
     for (const tok of q.split(/\s+/).filter(Boolean)) {
-      const m = tok.match(/^([\w.]+)(>=|<=|=|>|<)(.+)$/);
-      const col = m && cols.find((c) => c.key === m[1]);
+      const m = tok.match(/^([\w.()-]+)(>=|<=|=|>|<)(.+)$/);
+      const col = m && cols.find((c) => c.key === m[1] || c.label === m[1]);
       if (col) {
         const num = Number(m[3]);
         rows = rows.filter((i) => {
@@ -332,8 +333,9 @@
     selected = +n;
     view("graph", () => drawGraph(i));
     view("details", () => details(i));
-    if (frontTraces && T.state[i] === "complete" && frontTraces.xm[i] !== null && M[P][i] !== null) {
-      Plotly.restyle("plot-front", { x: [[frontTraces.xm[i]]], y: [[M[P][i]]] }, [4]);
+    if (frontTraces) {  // the ring marks the selected trial (none for one not plotted)
+      const shown = T.state[i] === "complete" && frontTraces.xm[i] !== null && M[P][i] !== null;
+      Plotly.restyle("plot-front", { x: [shown ? [frontTraces.xm[i]] : []], y: [shown ? [M[P][i]] : []] }, [4]);
     }
     document.querySelectorAll("#trials tbody tr").forEach((tr) => tr.classList.toggle("selected", +tr.dataset.n === selected));
   }
