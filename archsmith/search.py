@@ -349,6 +349,8 @@ class Search:
         if best is not None:
             self._emit(progress, "final", record=best)
             final = self._finalize(best)
+            if self.objectives.multi:  # the store keeps the front with the knee
+                final["pareto"] = self.summary()["pareto"]
             store.set_best(sid, final)
         store.set_status(sid, "finished")
         return self.summary()
