@@ -22,7 +22,11 @@ from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._acquisition import check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._scalarise import is_multi_objective, parego_scores
+from archsmith.strategies._scalarise import (
+    is_multi_objective,
+    parego_scores,
+    penalise_infeasible,
+)
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor
@@ -211,6 +215,7 @@ class Bananas(Strategy):
     ) -> list[Architecture]:
         if is_multi_objective(history):  # several objectives: a random scalarisation
             history = parego_scores(history, rng)
+        history = penalise_infeasible(history)  # constraints: infeasible scores lowest
         seen = {t.arch.hash for t in history}
         done = [t for t in history if t.complete]
         if len(done) < self.num_init:

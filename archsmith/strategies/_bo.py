@@ -28,7 +28,11 @@ from archsmith.strategies._bananas import (
     random_fill,
 )
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._scalarise import is_multi_objective, parego_scores
+from archsmith.strategies._scalarise import (
+    is_multi_objective,
+    parego_scores,
+    penalise_infeasible,
+)
 
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
@@ -98,6 +102,7 @@ class BayesianOptimization(Strategy):
 
         if is_multi_objective(history):  # several objectives: a random scalarisation
             history = parego_scores(history, rng)
+        history = penalise_infeasible(history)  # constraints: infeasible scores lowest
         seen = {t.arch.hash for t in history}
         done = [t for t in history if t.complete]
         if len(done) < self.num_init:

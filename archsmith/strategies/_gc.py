@@ -36,14 +36,13 @@ import torch
 
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
-from archsmith.strategies import STRATEGIES
+from archsmith.strategies import STRATEGIES, _scalarise
 from archsmith.strategies._acquisition import (
     check_critic_and_acquisition,
     expected_improvement,
 )
 from archsmith.strategies._base import Strategy, TrialRecord
 from archsmith.strategies._gc_generator import Generator, local_noise, normal_rewards
-from archsmith.strategies._scalarise import is_multi_objective, parego_scores
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor
@@ -114,8 +113,7 @@ class GeneratorCritic(Strategy):
             acquisition and in the generator's rewards, are divided by the predicted cost
             per epoch to this power (:mod:`archsmith.strategies._cost_model`).
         cost_metric: The metric whose value per budget unit is the cost.
-        seed: Seed of the policy's initial weights (``None``: drawn from the first
-            round's generator).
+        seed: Seed of the policy's initial weights (``None``: from the first round's rng).
 
     Example:
         >>> import numpy as np
@@ -258,8 +256,10 @@ class GeneratorCritic(Strategy):
     ) -> list[Architecture]:
         from archsmith.strategies._bananas import random_fill
 
-        self._rescored = is_multi_objective(history)  # then a random scalarisation
-        history = parego_scores(history, rng) if self._rescored else history  # scores all
+        # several objectives: a random scalarisation scores all; infeasible ones score lowest
+        self._rescored = _scalarise.is_multi_objective(history)
+        history = _scalarise.parego_scores(history, rng) if self._rescored else history
+        history = _scalarise.penalise_infeasible(history)
         seen = {t.arch.hash for t in history}
         done = [t for t in history if t.complete]
         out: list[Architecture] = []

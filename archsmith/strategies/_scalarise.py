@@ -18,7 +18,7 @@ import numpy as np
 
 from archsmith.strategies._base import TrialRecord
 
-__all__ = ["is_multi_objective", "parego_scores"]
+__all__ = ["is_multi_objective", "parego_scores", "penalise_infeasible"]
 
 
 def is_multi_objective(history: Sequence[TrialRecord]) -> bool:
@@ -53,3 +53,28 @@ def parego_scores(history: Sequence[TrialRecord], rng: np.random.Generator,
     new = {t.number: float(s) for t, s in zip(ok, scores, strict=True)}
     return [dataclasses.replace(t, score=new[t.number]) if t.number in new else t
             for t in history]
+
+
+def penalise_infeasible(history: Sequence[TrialRecord]) -> list[TrialRecord]:
+    """``history`` with every infeasible trial (``violation`` > 0, trained or rejected
+    before training) scored below all feasible ones, the lower the larger its
+    violation — Deb's (2000) rule as a score, so a model-based strategy's predictor
+    learns where the constraints fail instead of ignoring those trials. With no
+    feasible score yet (no scale), ``history`` is returned unchanged.
+
+    Example:
+        >>> from archsmith.space import create_space
+        >>> a = create_space("mlp").sample(np.random.default_rng(0))
+        >>> h = [TrialRecord(0, a, "complete", 1.0), TrialRecord(1, a, "complete", 3.0),
+        ...      TrialRecord(2, a, "failed", violation=0.5)]
+        >>> [t.score for t in penalise_infeasible(h)]
+        [1.0, 3.0, 0.6]
+    """
+    ok = [float(t.score) for t in history if t.complete and t.feasible]
+    if not ok or all(t.feasible for t in history):
+        return list(history)
+    lo, hi = min(ok), max(ok)
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    return [t if t.feasible or t.state == "running" else dataclasses.replace(
+        t, state="complete", score=lo - span * (0.1 + 0.2 * min(t.violation, 10.0)))
+        for t in history]
