@@ -70,7 +70,7 @@ def penalise_infeasible(history: Sequence[TrialRecord]) -> list[TrialRecord]:
         >>> [t.score for t in penalise_infeasible(h)]
         [1.0, 3.0, 0.6]
     """
-    ok = [float(t.score) for t in history if t.complete and t.feasible]
+    ok = [float(t.score) for t in history if t.complete and t.feasible and t.score is not None]
     if not ok or all(t.feasible for t in history):
         return list(history)
     lo, hi = min(ok), max(ok)
