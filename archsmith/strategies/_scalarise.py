@@ -2,8 +2,9 @@
 
 A single-objective model-based strategy searches several objectives by scoring every
 trial, for one round, with the augmented Tchebycheff function of a weight vector drawn
-uniformly from the simplex: each objective is normalised to ``[0, 1]`` over the
-feasible complete trials (1 best), ``c_j = 1 − f̂_j`` and
+uniformly from the simplex: each objective is replaced by its rank among the feasible
+complete trials, scaled to ``[0, 1]`` (1 best; ParEGO scales by the range, which a few
+dead networks squash — measured in ``benchmarks/RESULTS.md``), ``c_j = 1 − f̂_j`` and
 ``score = −(max_j λ_j c_j + ρ Σ_j λ_j c_j)`` (higher is better; ``ρ = 0.05`` as in the
 paper). Different rounds draw different weights, so successive proposals spread along
 the front, including its non-convex parts (which a weighted sum cannot reach).
@@ -45,10 +46,11 @@ def parego_scores(history: Sequence[TrialRecord], rng: np.random.Generator,
     if not ok:
         return list(history)
     vals = np.array([t.values for t in ok], dtype=float)
-    lo, hi = vals.min(axis=0), vals.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
     lam = rng.dirichlet(np.ones(vals.shape[1]))
-    cost = 1.0 - (vals - lo) / span
+    # each objective by its rank among the trials (0 worst .. 1 best): scale-free, so a
+    # few dead networks or one slow outlier do not squash the range that matters
+    ranks = np.argsort(np.argsort(vals, axis=0, kind="stable"), axis=0, kind="stable")
+    cost = 1.0 - ranks / max(len(vals) - 1, 1)
     scores = -((lam * cost).max(axis=1) + rho * (lam * cost).sum(axis=1))
     new = {t.number: float(s) for t, s in zip(ok, scores, strict=True)}
     return [dataclasses.replace(t, score=new[t.number]) if t.number in new else t
