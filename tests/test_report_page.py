@@ -130,7 +130,10 @@ def test_a_5000_trial_page_renders_in_under_3_seconds(tmp_path: Path,
     assert load + ready < 3.0, f"loaded in {load:.2f} s, views ready {ready:.2f} s later"
     r = browser.evaluate("window.archsmithReport.rendered")
     ok = 5000 - info["failed"]
-    assert r["progress"]["trials"] == r["parcoords"]["lines"] == ok
+    assert r["progress"]["trials"] == ok
+    pct = 100 * 1000 // ok  # the best ~1000 lines at first (the slider shows more)
+    assert r["parcoords"]["percent"] == pct
+    assert r["parcoords"]["lines"] == -(-ok * pct // 100) <= 1000
     assert r["front"]["pareto"] == len(info["pareto"])
     assert r["front"]["trials"] + r["front"]["pareto"] == ok
     assert r["table"] == {"rows": 5000, "shown": 50}

@@ -140,9 +140,9 @@ def page_data(cfg: dict[str, Any], trials: list[dict[str, Any]],
         cfg.get("scheduler") and t.get("budget") not in (None, cfg.get("epochs")))]
     curve_metric = primary if any(primary in c for t in trials[:50]
                                   for c in t.get("curve") or []) else "val_acc"
-    curves = {str(t["number"]): _downsample(t.get("curve") or [], curve_metric)
-              for t in [*ok[:TOP_CURVES], *stopped[:OTHER_CURVES],
-                        *(t for t in trials if t["number"] in pareto)]}
+    curves = {str(t["number"]): pts for t in [*ok[:TOP_CURVES], *stopped[:OTHER_CURVES],
+                                              *(t for t in trials if t["number"] in pareto)]
+              if (pts := _downsample(t.get("curve") or [], curve_metric))}
     return {
         "title": f"{cfg.get('name', 'search')}: {cfg.get('space')} on "
                  f"{cfg.get('benchmark') or cfg.get('data') or cfg.get('evaluator')}",

@@ -10,6 +10,7 @@
   const DIR = OBJ[0].direction;
   const MULTI = OBJ.length > 1;
   const CFG = { displaylogo: false, responsive: true };
+  const PARCOORDS_LINES = 1000;
   const rendered = {};
   const index = new Map(T.number.map((n, i) => [n, i]));
   let selected = null;
@@ -36,8 +37,11 @@
     font: { size: 12 }, showlegend: false,
   }, extra);
 
+  const timings = {};
   function view(name, fn) {
+    const t0 = performance.now();
     try { fn(); } catch (e) { console.error(`archsmith report: view ${name} failed`, e); }
+    timings[name] = Math.round(performance.now() - t0);
   }
 
   // -- header ---------------------------------------------------------------------------
@@ -168,29 +172,78 @@
   }
 
   // -- parallel coordinates ----------------------------------------------------------------------
+  // drawn on a 2-D canvas: thousands of lines in tens of milliseconds, no WebGL
+  const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  function viridis(t) {
+    const x = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1);
+    const i = Math.min(VIRIDIS.length - 2, Math.floor(x)), f = x - i;
+    return VIRIDIS[i].map((c, k) => Math.round(c + (VIRIDIS[i + 1][k] - c) * f));
+  }
   function parcoords() {
     const rows = [...Array(N).keys()].filter(good)
       .sort((a, b) => (DIR === "max" ? M[P][b] - M[P][a] : M[P][a] - M[P][b]));
     const slider = document.getElementById("top-pct");
+    // the best PARCOORDS_LINES lines at first; the slider shows more (or fewer)
+    slider.value = String(Math.min(100, Math.max(1, Math.floor(100 * PARCOORDS_LINES / Math.max(rows.length, 1)))));
+    const box = document.getElementById("plot-parcoords");
+    const canvas = document.createElement("canvas");
+    box.appendChild(canvas);
     const draw = () => {
       const pct = +slider.value;
       document.getElementById("top-pct-label").textContent = `${pct} %`;
       const keep = rows.slice(0, Math.max(1, Math.ceil(rows.length * pct / 100)));
-      const dims = D.decisions.map((d, k) => {
-        const vals = keep.map((i) => T.decisions[i][k]);
-        const used = vals.some((v) => v < 0);
-        const tickvals = [...(used ? [-1] : []), ...d.choices.map((_, j) => j)];
-        const ticktext = [...(used ? ["—"] : []), ...d.choices];
-        return { label: d.name, values: vals, tickvals, ticktext, range: [used ? -1 : 0, Math.max(d.choices.length - 1, 1)] };
+      const axes = D.decisions.map((d, k) => ({
+        label: d.name, ticks: [...(keep.some((i) => T.decisions[i][k] < 0) ? [[-1, "—"]] : []), ...d.choices.map((c, j) => [j, c])],
+        value: (i) => T.decisions[i][k],
+      }));
+      const vals = keep.map((i) => M[P][i]);
+      const lo = Math.min(...vals), hi = Math.max(...vals);
+      axes.push({ label: P, ticks: null, value: (i) => M[P][i], lo, hi });
+      const W = box.clientWidth || 1000, H = box.clientHeight || 380, dpr = window.devicePixelRatio || 1;
+      canvas.width = W * dpr; canvas.height = H * dpr;
+      canvas.style.width = `${W}px`; canvas.style.height = `${H}px`;
+      const g = canvas.getContext("2d");
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      g.clearRect(0, 0, W, H);
+      const left = 70, right = 110, top = 40, bottom = 24;
+      const xs = axes.map((_, a) => left + (axes.length > 1 ? a * (W - left - right) / (axes.length - 1) : 0));
+      const yOf = (ax, v) => {
+        if (ax.ticks) {
+          const n = ax.ticks.length, j = ax.ticks.findIndex((t) => t[0] === v);
+          return top + (H - top - bottom) * (n > 1 ? 1 - j / (n - 1) : 0.5);
+        }
+        return top + (H - top - bottom) * (ax.hi > ax.lo ? 1 - (v - ax.lo) / (ax.hi - ax.lo) : 0.5);
+      };
+      g.lineWidth = 1;
+      g.globalAlpha = keep.length > 2000 ? 0.25 : 0.5;
+      for (let r = keep.length - 1; r >= 0; r--) {  // the best drawn last, on top
+        const i = keep[r];
+        const t = hi > lo ? (M[P][i] - lo) / (hi - lo) : 1;
+        const [cr, cg, cb] = viridis(DIR === "max" ? t : 1 - t);
+        g.strokeStyle = `rgb(${cr},${cg},${cb})`;
+        g.beginPath();
+        axes.forEach((ax, a) => { const y = yOf(ax, ax.value(i)); if (a) g.lineTo(xs[a], y); else g.moveTo(xs[a], y); });
+        g.stroke();
+      }
+      g.globalAlpha = 1;
+      g.fillStyle = "#111"; g.strokeStyle = "#444"; g.font = "11px system-ui, sans-serif";
+      axes.forEach((ax, a) => {
+        g.beginPath(); g.moveTo(xs[a], top); g.lineTo(xs[a], H - bottom); g.stroke();
+        g.textAlign = "center"; g.fillText(ax.label, xs[a], top - 14);
+        g.textAlign = "left";
+        const ticks = ax.ticks || [[ax.lo, fmt(ax.lo)], [ax.hi, fmt(ax.hi)]];
+        for (const [v, text] of ticks) g.fillText(String(text).slice(0, 12), xs[a] + 4, yOf(ax, v) + 4);
       });
-      dims.push({ label: P, values: keep.map((i) => M[P][i]) });
-      Plotly.react("plot-parcoords", [{
-        type: "parcoords", dimensions: dims,
-        line: { color: keep.map((i) => M[P][i]), colorscale: "Viridis", reversescale: DIR === "min", showscale: true, colorbar: { title: { text: P } } },
-      }], layout({ margin: { l: 60, r: 80, t: 60, b: 30 } }), CFG);
-      rendered.parcoords = { lines: keep.length, dimensions: dims.length, percent: pct };
+      const gx = W - 28;  // colour scale of the objective
+      for (let k = 0; k <= 100; k++) {
+        const [cr, cg, cb] = viridis(DIR === "max" ? k / 100 : 1 - k / 100);
+        g.fillStyle = `rgb(${cr},${cg},${cb})`;
+        g.fillRect(gx, top + (H - top - bottom) * (1 - k / 100), 12, (H - top - bottom) / 100 + 1);
+      }
+      rendered.parcoords = { lines: keep.length, dimensions: axes.length, percent: pct };
     };
     slider.addEventListener("input", draw);
+    window.addEventListener("resize", draw);
     draw();
   }
 
@@ -350,6 +403,6 @@
   view("table", () => { tableEvents(); drawTable(); });
   const first = D.knee !== null ? D.knee : D.best !== null ? D.best : (T.number.find((_, i) => good(i)) ?? T.number[0]);
   if (first !== undefined) select(first);
-  window.archsmithReport = { data: D, rendered, select, selected: () => selected, renderMs: performance.now() - t0 };
+  window.archsmithReport = { data: D, rendered, select, selected: () => selected, timings, renderMs: performance.now() - t0 };
   document.body.setAttribute("data-ready", "1");
 })();
