@@ -160,6 +160,13 @@
         marker: { size: pts.map((_, j) => (j === pts.length - 1 && k === "failed" ? 10 : 3)), symbol: pts.map((_, j) => (j === pts.length - 1 && k === "failed" ? "x" : "circle")) },
       });
     }
+    if (!traces.length) {  // e.g. a tabular benchmark: it records final results only
+      document.getElementById("plot-curves").innerHTML =
+        '<p class="note">No learning curves: the evaluator recorded final results only (a tabular benchmark records no epochs).</p>';
+      document.getElementById("plot-curves").style.height = "auto";
+      rendered.curves = { lines: 0, ...kinds };
+      return;
+    }
     Plotly.newPlot("plot-curves", traces, layout({
       title: { text: `${D.curve_metric} per epoch: top trials (solid), stopped early (dashed), failed (dotted, ×)`, font: { size: 13 } },
       xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: D.curve_metric } },
@@ -205,7 +212,7 @@
       const g = canvas.getContext("2d");
       g.setTransform(dpr, 0, 0, dpr, 0, 0);
       g.clearRect(0, 0, W, H);
-      const left = 70, right = 110, top = 40, bottom = 24;
+      const left = 70, right = 110, top = 44, bottom = 24;
       const xs = axes.map((_, a) => left + (axes.length > 1 ? a * (W - left - right) / (axes.length - 1) : 0));
       const yOf = (ax, v) => {
         if (ax.ticks) {
@@ -229,7 +236,7 @@
       g.fillStyle = "#111"; g.strokeStyle = "#444"; g.font = "11px system-ui, sans-serif";
       axes.forEach((ax, a) => {
         g.beginPath(); g.moveTo(xs[a], top); g.lineTo(xs[a], H - bottom); g.stroke();
-        g.textAlign = "center"; g.fillText(ax.label, xs[a], top - 14);
+        g.textAlign = "center"; g.fillText(ax.label, xs[a], top - (axes.length > 12 && a % 2 ? 4 : 18));
         g.textAlign = "left";
         const ticks = ax.ticks || [[ax.lo, fmt(ax.lo)], [ax.hi, fmt(ax.hi)]];
         for (const [v, text] of ticks) g.fillText(String(text).slice(0, 12), xs[a] + 4, yOf(ax, v) + 4);
