@@ -11,6 +11,9 @@
   const MULTI = OBJ.length > 1;
   const CFG = { displaylogo: false, responsive: true };
   const PARCOORDS_LINES = 1000;
+  // background scatter points drawn at most (every k-th beyond it): SVG, no WebGL start-up
+  const MAX_POINTS = 2000;
+  const thin = (arr) => { const k = Math.ceil(arr.length / MAX_POINTS); return k <= 1 ? arr : arr.filter((_, j) => j % k === 0); };
   const rendered = {};
   const index = new Map(T.number.map((n, i) => [n, i]));
   let selected = null;
@@ -80,7 +83,7 @@
       ts.push(T.finished[i]); tys.push(best);
     }
     Plotly.newPlot("plot-trials", [
-      { x: allx, y: ally, type: "scattergl", mode: "markers", marker: { size: 4, color: "#cbd5e1" }, name: "trials" },
+      { x: thin(allx), y: thin(ally), type: "scatter", mode: "markers", marker: { size: 4, color: "#cbd5e1" }, name: "trials", hoverinfo: "x+y" },
       { x: xs, y: ys, type: "scatter", mode: "lines", line: { shape: "hv", width: 2, color: "#2563eb" }, name: "best" },
     ], layout({ title: { text: `best ${P} against trials`, font: { size: 13 } },
       xaxis: { title: { text: "trial" } }, yaxis: { title: { text: axisTitle(OBJ[0]) } } }), CFG);
@@ -108,11 +111,10 @@
       dst.x.push(xm[i]); dst.y.push(M[P][i]); dst.n.push(T.number[i]);
       dst.t.push(`trial ${T.number[i]}<br>${esc(T.summary[i]).slice(0, 160)}`);
     }
-    const big = pts.x.length > 1500;
-    const tr = (p, extra) => Object.assign({ x: p.x, y: p.y, customdata: p.n, text: p.t, hoverinfo: "text+x+y" }, extra);
+    const tr = (p, extra) => Object.assign({ x: thin(p.x), y: thin(p.y), customdata: thin(p.n), text: thin(p.t), hoverinfo: "text+x+y" }, extra);
     const traces = [
-      tr(pts, { type: big ? "scattergl" : "scatter", mode: "markers", name: "trials", marker: { size: 6, color: MULTI ? "#94a3b8" : "#2563eb", opacity: 0.7 } }),
-      tr(bad, { type: big ? "scattergl" : "scatter", mode: "markers", name: "infeasible", marker: { size: 6, symbol: "x", color: "#7c3aed" } }),
+      tr(pts, { type: "scatter", mode: "markers", name: "trials", marker: { size: 6, color: MULTI ? "#94a3b8" : "#2563eb", opacity: 0.7 } }),
+      tr(bad, { type: "scatter", mode: "markers", name: "infeasible", marker: { size: 6, symbol: "x", color: "#7c3aed" } }),
       tr(fr, { type: "scatter", mode: "markers", name: "Pareto front", marker: { size: 10, color: "#dc2626", line: { width: 1, color: "#7f1d1d" } } }),
       { x: [], y: [], customdata: [], type: "scatter", mode: "markers", name: "knee", hoverinfo: "skip", marker: { size: 18, symbol: "star-open", color: "#111", line: { width: 2 } } },
       { x: [], y: [], customdata: [], type: "scatter", mode: "markers", name: "selected", hoverinfo: "skip", marker: { size: 22, symbol: "circle-open", color: "#f59e0b", line: { width: 3 } } },
