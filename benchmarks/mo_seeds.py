@@ -12,7 +12,7 @@ import tempfile
 
 import numpy as np
 
-from archsmith.report._bench_mo import HypervolumeTracker, table_reference, true_front
+from archsmith.report._bench_mo import table_tracker
 from archsmith.search import Search, SearchConfig
 
 
@@ -29,9 +29,8 @@ def main() -> None:
             assert s._store is not None and s._search_id is not None
             rows = s._store.trials(s._search_id)
             o = s.objectives
-            front = true_front(s.evaluator, o)
-            assert front is not None
-            tracker = HypervolumeTracker(front, table_reference(s.evaluator, o))
+            tracker = table_tracker(s.evaluator, o)
+            assert tracker is not None
             hv = tracker.curve([o.values(r.metrics) if r.state == "complete" else None
                                 for r in rows])
             out.append((hv[49], hv[99]))

@@ -160,16 +160,15 @@ def _run_job(job: _Job, report: Callable[[], None] | None = None) -> _JobResult:
     ]
     hv: list[float] = []
     if objs.multi:
-        from archsmith.report._bench_mo import HypervolumeTracker, table_reference, true_front
+        from archsmith.report._bench_mo import table_tracker
 
-        front = true_front(search.evaluator, objs)
-        if front is None:
+        job_tracker = table_tracker(search.evaluator, objs)
+        if job_tracker is None:
             raise ConfigError(f"{job.benchmark}: no feasible row for the constraints "
                               f"{list(job.constraints)}; loosen them.")
-        ref = table_reference(search.evaluator, objs)
         pts = [objs.values(r.metrics) if r.state == "complete"
                and objs.violation(r.metrics) == 0 else None for r in rows]
-        hv = HypervolumeTracker(front, ref).curve(pts)
+        hv = job_tracker.curve(pts)
     return _JobResult(
         curve=best_so_far(values, search.direction),
         seconds=seconds,
@@ -398,13 +397,13 @@ def run_bench(
     multi = objs.multi
     mo_info: dict[str, Any] = {}
     if multi:
-        from archsmith.report._bench_mo import HypervolumeTracker, table_reference, true_front
+        from archsmith.report._bench_mo import table_tracker
 
-        front = true_front(probe.evaluator, objs)
-        if front is None:
+        tracker = table_tracker(probe.evaluator, objs)
+        if tracker is None:
             raise ConfigError(f"{benchmark}: no row of the table satisfies the constraints "
                               f"{list(cons)}; loosen them.")
-        tracker = HypervolumeTracker(front, table_reference(probe.evaluator, objs))
+        front = tracker.front
         mo_info = {"objectives": list(objs.names), "directions": list(objs.directions),
                    "constraints": list(cons), "true_front_size": len(front),
                    "reference_point": tracker.ref.tolist(), "true_hypervolume": tracker.hv_true}
@@ -458,7 +457,7 @@ def run_bench(
     if multi:
         from archsmith.report._fronts import plot_fronts
 
-        plot_fronts(out / "fronts.png", probe.evaluator, objs, tracker, {
+        plot_fronts(out / "fronts.png", objs, front, {
             s: [final_points(results[s, k]) for k in range(seeds)] for s in strategies},
             title=f"{benchmark}: fronts found ({seeds} seeds) and the true front")
         summary["files"]["fronts.png"] = str(out / "fronts.png")

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,38 +27,67 @@ import numpy as np
 
 from archsmith._pareto import hypervolume, nondominated
 
-__all__ = ["MO_REFERENCES", "HypervolumeTracker", "table_reference", "true_front"]
+__all__ = ["MO_REFERENCES", "HypervolumeTracker", "table_reference", "table_tracker",
+           "true_front"]
 
 #: Strategies multi-objective runs are compared against (paired intervals).
 MO_REFERENCES: tuple[str, ...] = ("nsga2", "optuna:nsga2", "optuna:tpe")
 
 
-def true_front(evaluator: Any, objectives: Any) -> np.ndarray | None:
-    """The oriented values of the feasible, non-dominated rows of ``evaluator``'s table
-    (``None`` when the evaluator has no table or no feasible row)."""
+def _table_values(evaluator: Any, objectives: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The oriented values of every table row with all objectives, and which of them are
+    feasible (one pass over the table; ``None`` without a table)."""
     rows_fn = getattr(evaluator, "all_metrics", None)
     if rows_fn is None:
         return None
-    vals = [v for m in rows_fn() if (v := objectives.values(m)) is not None
-            and objectives.violation(m) == 0]
-    if not vals:
+    vals, ok = [], []
+    for m in rows_fn():
+        v = objectives.values(m)
+        if v is not None:
+            vals.append(v)
+            ok.append(objectives.violation(m) == 0)
+    return np.asarray(vals, dtype=float).reshape(len(vals), -1), np.asarray(ok, dtype=bool)
+
+
+def true_front(evaluator: Any, objectives: Any) -> np.ndarray | None:
+    """The oriented values of the feasible, non-dominated rows of ``evaluator``'s table
+    (``None`` when the evaluator has no table or no feasible row)."""
+    table = _table_values(evaluator, objectives)
+    return None if table is None else _front(table[0][table[1]])
+
+
+def _front(vals: np.ndarray) -> np.ndarray | None:
+    if not len(vals):
         return None
-    a = np.unique(np.asarray(vals, dtype=float), axis=0)
+    a = np.unique(vals, axis=0)
     return a[nondominated(a)]
 
 
 def table_reference(evaluator: Any, objectives: Any) -> np.ndarray | None:
     """The reference point (higher-is-better orientation): per objective the median of
     the table's values when it is maximised, the worst value when it is minimised."""
-    rows_fn = getattr(evaluator, "all_metrics", None)
-    if rows_fn is None:
-        return None
-    vals = np.array([v for m in rows_fn() if (v := objectives.values(m)) is not None],
-                    dtype=float)
+    table = _table_values(evaluator, objectives)
+    return None if table is None else _reference(table[0], objectives.directions)
+
+
+def _reference(vals: np.ndarray, directions: Sequence[str]) -> np.ndarray | None:
     if not len(vals):
         return None
     return np.array([np.median(vals[:, j]) if d == "max" else vals[:, j].min()
-                     for j, d in enumerate(objectives.directions)])
+                     for j, d in enumerate(directions)])
+
+
+@functools.lru_cache(maxsize=8)
+def table_tracker(evaluator: Any, objectives: Any) -> HypervolumeTracker | None:
+    """The tracker of ``evaluator``'s table for ``objectives``: its true front and
+    reference point from one pass over the table, cached per process (every run of a
+    benchmark asks for the same one). ``None`` without a table or a feasible row."""
+    table = _table_values(evaluator, objectives)
+    if table is None:
+        return None
+    front = _front(table[0][table[1]])
+    return None if front is None else HypervolumeTracker(
+        front, _reference(table[0], objectives.directions))
 
 
 class HypervolumeTracker:
@@ -75,6 +105,7 @@ class HypervolumeTracker:
         f = np.asarray(front, dtype=float)
         lo, hi = f.min(axis=0), f.max(axis=0)
         span = np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
+        self.front = f
         self.ref = lo - margin * span if ref is None else np.asarray(ref, dtype=float)
         self.hv_true = hypervolume(f, self.ref)
 

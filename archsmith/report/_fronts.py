@@ -38,25 +38,21 @@ def _staircase(front: np.ndarray, dirs: Sequence[str]) -> list[tuple[float, floa
     return out
 
 
-def plot_fronts(path: str | Path, evaluator: Any, objectives: Any, tracker: Any,
+def plot_fronts(path: str | Path, objectives: Any, true_front: np.ndarray | None,
                 runs: Mapping[str, Sequence[Sequence[Sequence[float]]]], title: str = "") -> None:
     """Writes the fronts plot (see the module docstring).
 
     Args:
         path: Output PNG.
-        evaluator: The benchmark (its true front is drawn).
         objectives: The search's :class:`~archsmith._objectives.Objectives`.
-        tracker: The :class:`~archsmith.report._bench_mo.HypervolumeTracker` (unused
-            beyond the front's extent).
+        true_front: The table's true front (oriented values), drawn dashed.
         runs: Strategy → one list of oriented points per seed.
         title: Figure title.
     """
     from PIL import Image, ImageDraw
 
-    from archsmith.report._bench_mo import true_front
-
     dirs = objectives.directions
-    true = true_front(evaluator, objectives)
+    true = true_front
     if true is not None:
         true = true[:, :2][nondominated(true[:, :2])]
     fronts: dict[str, list[np.ndarray]] = {}
