@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from archsmith.strategies._base import TrialRecord
 
 __all__ = ["INFEASIBLE", "PRE_TRAINING_METRICS", "Constraint", "Objectives", "check_metrics",
-           "choose_best", "feasible_front", "infeasible_before_training", "make_record"]
+           "choose_best", "infeasible_before_training", "make_record"]
 
 #: Metrics a training evaluator can compute from the architecture alone, before any
 #: epoch: a constraint on one of them is checked before training.
@@ -237,32 +237,12 @@ def infeasible_before_training(objectives: Objectives, evaluator: Any,
 INFEASIBLE = "infeasible:"
 
 
-def feasible_front(objectives: Objectives,
-                   history: Sequence[TrialRecord]) -> list[TrialRecord]:
-    """The complete, feasible trials no other such trial dominates (by number)."""
-    from archsmith._pareto import nondominated
-
-    ok = [t for t in history if t.state == "complete" and t.values is not None
-          and t.violation == 0]
-    if not ok:
-        return []
-    mask = nondominated([t.values for t in ok if t.values is not None])
-    return sorted((t for t, m in zip(ok, mask, strict=True) if m), key=lambda t: t.number)
-
-
 def choose_best(objectives: Objectives,
                 history: Sequence[TrialRecord]) -> TrialRecord | None:
-    """The best feasible trial; with several objectives the knee of the front
-    (:func:`archsmith._pareto.knee_point`). Ties go to the lower trial number."""
-    from archsmith._pareto import knee_point
-
-    front = feasible_front(objectives, history)
-    if not front:
-        return None
-    if not objectives.multi:
-        return max(front, key=lambda t: (t.values[0], -t.number))  # type: ignore[index]
-    k = knee_point([t.values for t in front])  # type: ignore[misc]
-    return None if k is None else front[k]
+    """The best feasible trial (by its metrics): with several objectives the knee of the
+    front (:func:`front_of`); with one, the best value. Ties go to the lower number."""
+    _front, knee = front_of(objectives, [(t.number, t.state, t.metrics) for t in history])
+    return next((t for t in history if t.number == knee), None)
 
 
 def check_known_metrics(objectives: Objectives, evaluator: Any) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from archsmith.report._stats import num
+
 __all__ = ["render_bench_page"]
 
 _ASSETS = Path(__file__).with_name("assets")
@@ -43,7 +45,7 @@ def render_bench_page(summary: dict[str, Any],
         return (a * signs)[:, :2].round(6).tolist()
 
     def clean(xs: Any) -> list[float | None]:
-        return [None if x is None or not np.isfinite(x) else round(float(x), 6) for x in xs]
+        return [None if (v := num(x)) is None else round(v, 6) for x in xs]
 
     data = {
         "title": f"{summary['benchmark']}: {', '.join(summary['strategies'])}",

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from archsmith.errors import ConfigError
+from archsmith.report._stats import num
 
 __all__ = ["CURVE_POINTS", "TOP_CURVES", "page_data", "render_page", "write_report"]
 
@@ -37,20 +38,11 @@ OTHER_CURVES = 10
 _ASSETS = Path(__file__).with_name("assets")
 
 
-def _finite(v: Any) -> float | None:
-    """``v`` as a float, ``None`` when missing or not finite (JSON has no NaN)."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if np.isfinite(f) else None
-
-
 def _downsample(curve: list[dict[str, float]], metric: str) -> list[list[float]]:
     """``[[epoch, value], …]`` of at most :data:`CURVE_POINTS` evenly spaced entries
     (the last one always kept; non-finite values left out)."""
     pts = [[float(c.get("epoch", i + 1)), v] for i, c in enumerate(curve)
-           if (v := _finite(c.get(metric))) is not None]
+           if (v := num(c.get(metric))) is not None]
     if len(pts) <= CURVE_POINTS:
         return pts
     idx = np.unique(np.linspace(0, len(pts) - 1, CURVE_POINTS).round().astype(int))
@@ -115,7 +107,7 @@ def page_data(cfg: dict[str, Any], trials: list[dict[str, Any]],
         cols["decisions"].append([choices[k].index(str(d[k])) if k in d else -1
                                   for k in names])
         for k in metric_keys:
-            metrics[k].append(_finite(m.get(k)))
+            metrics[k].append(num(m.get(k)))
         graph, summary = _graph_of(space, t["arch"])
         ids = []
         for lab in graph[0]:
@@ -133,7 +125,7 @@ def page_data(cfg: dict[str, Any], trials: list[dict[str, Any]],
     primary = objs.primary
     sign = 1.0 if objs.directions[0] == "max" else -1.0
     ok = [t for t in trials if t["state"] == "complete"
-          and _finite((t["metrics"] or {}).get(primary)) is not None
+          and num((t["metrics"] or {}).get(primary)) is not None
           and (not objs.constraints or objs.violation(t["metrics"]) == 0)]
     ok.sort(key=lambda t: (-sign * t["metrics"][primary], t["number"]))
     stopped = [t for t in trials if t["state"] == "failed" or (

@@ -7,6 +7,7 @@ one (:mod:`archsmith.report._simtime`).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -111,5 +112,11 @@ def checkpoint_queries(budget: int) -> dict[str, int]:
     return {f"{p}%": max(1, -(-p * budget // 100)) for p in CHECKPOINTS}
 
 
-def num(x: float) -> float | None:
-    return None if not math.isfinite(float(x)) else float(x)
+def num(x: Any) -> float | None:
+    """``x`` as a float; ``None`` when it is missing, not a number or not finite (JSON
+    has no NaN)."""
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
