@@ -467,6 +467,25 @@ class SearchSpace:
         rec(0, [-1] * len(self.decisions))
         return results
 
+    # -- network transformations --------------------------------------------------------
+    def transform(self, parent: Architecture, child: Architecture,
+                  state_dict: dict[str, Any], **options: Any) -> Any:
+        """Initial weights for ``child`` from ``parent``'s trained ``state_dict``:
+        Net2Net growth (function-preserving), N2N shrinkage and the rest with maximal
+        reuse. Supported by the ``mlp`` and ``cnn`` spaces; returns a
+        :class:`archsmith.transform.Transformed` (see :func:`archsmith.transform.transform`
+        for ``options``).
+
+        Raises:
+            SpaceError: the space has no transformations, or the weights do not match.
+        """
+        from archsmith.space._morph import transform
+
+        if parent.space.name != self.name:
+            raise SpaceError(f"The parent belongs to space {parent.space.name!r}, not "
+                             f"{self.name!r}.")
+        return transform(parent, child, state_dict, **options)
+
     # -- views --------------------------------------------------------------------------
     def canonical_hash(self, arch: Architecture) -> str:
         """Hash of the architecture's function. Default: the active values.
