@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from archsmith._errors_text import final_label
 from archsmith.evaluators._base import TrainsFinal
 
 __all__ = ["bench_progress", "console", "err_console", "fail", "fmt", "print_summary", "run_search"]
@@ -185,7 +186,7 @@ def print_summary(summary: dict[str, Any], seconds: float) -> None:
         if "final" in best:
             fm = best["final"]
             console.print(
-                "retrained on train+validation: "
+                f"{final_label(best)}: "
                 + ", ".join(f"{k}={fmt(v)}" for k, v in fm.items())
             )
         if "final_error" in best:

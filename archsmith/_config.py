@@ -93,6 +93,13 @@ class SearchConfig:
             before training for ``params`` and ``flops``).
         checkpoint_mb: Most disk space (MB) the checkpoints of paused trials may take;
             beyond it the least promising are deleted (they restart if promoted).
+        inherit: A new trial starts from the weights of the best stored trial it can be
+            transformed from (Net2Net/N2N moves, :mod:`archsmith.transform`; the parent
+            the strategy names first) and trains ``inherit_epochs``; one without such a
+            parent trains ``epochs`` from scratch. Needs real training (weights).
+        inherit_epochs: Epochs an inherited trial trains (default: a quarter of
+            ``epochs``, at least 1).
+        inherit_moves: Most moves between a parent and its child (more: from scratch).
 
     Example:
         >>> cfg = SearchConfig.from_dict({"space": "mlp", "data": "digits", "budget": 3})
@@ -129,6 +136,9 @@ class SearchConfig:
     rung_targets: str = "calibrated"
     checkpoint_mb: float = 2048.0
     constraints: list[str] = field(default_factory=list)
+    inherit: bool = False
+    inherit_epochs: int | None = None
+    inherit_moves: int = 3
 
     #: Keys that do not change which trials a search makes (may differ on resume).
     RUNTIME_KEYS = ("budget", "trial_timeout", "export", "final_epochs", "workers", "executor",
@@ -136,6 +146,8 @@ class SearchConfig:
     #: Keys a search without a scheduler leaves out of its fingerprint (so searches
     #: stored before schedulers existed keep their identity).
     SCHEDULER_KEYS = ("scheduler", "min_epochs", "eta", "rung_targets")
+    #: Keys a search without inheritance leaves out of its fingerprint.
+    INHERIT_KEYS = ("inherit", "inherit_epochs", "inherit_moves")
 
     def __post_init__(self) -> None:
         if self.space is None:
@@ -213,6 +225,13 @@ class SearchConfig:
         Objectives.parse(self.objective, self.direction, self.constraints)
         if not isinstance(self.export, bool):
             raise ConfigError(f"export must be true or false, got {self.export!r}.")
+        if not isinstance(self.inherit, bool):
+            raise ConfigError(f"inherit must be true or false, got {self.inherit!r}.")
+        for key, low in (("inherit_epochs", 1), ("inherit_moves", 1)):
+            v = getattr(self, key)
+            if (v is not None or key == "inherit_moves") and (
+                    isinstance(v, bool) or not isinstance(v, int) or not low <= v <= MAX_EPOCHS):
+                raise ConfigError(f"{key} must be a positive integer, got {v!r}.")
         for key in ("space_config", "strategy_config", "training"):
             if not isinstance(getattr(self, key), dict):
                 raise ConfigError(f"{key} must be a table/dict, got {getattr(self, key)!r}.")
@@ -289,6 +308,9 @@ class SearchConfig:
                 d.pop(k)
         if not self.constraints:  # searches stored before constraints keep their identity
             d.pop("constraints")
+        if not self.inherit:
+            for k in self.INHERIT_KEYS:
+                d.pop(k)
         desc = dict(evaluator_description)
         if "num_threads" in desc:
             desc["num_threads"] = None

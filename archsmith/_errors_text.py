@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["all_failed", "error_kind", "last_error"]
+__all__ = ["all_failed", "error_kind", "fail_fast_reason", "final_label", "last_error"]
 
 
 def error_kind(error: str) -> str:
@@ -16,6 +16,27 @@ def error_kind(error: str) -> str:
         True
     """
     return re.sub(r"\d+(\.\d+)?", "#", error)
+
+
+def fail_fast_reason(k: int, errors: list[str | None], succeeded: bool) -> str | None:
+    """Why a search stops early: its first ``k`` trials failed alike (``None``: go on).
+
+    Only while no trial has succeeded: then the evaluator (or the data) is broken, and
+    spending the budget on the same error helps nobody. Infeasible trials do not count.
+
+    Example:
+        >>> fail_fast_reason(2, ["bad shape 3", "bad shape 4"], False)[:24]
+        'the first 2 trials all f'
+    """
+    from archsmith._objectives import INFEASIBLE
+
+    if not k or len(errors) != k or succeeded or any(
+            e is None or e.startswith(INFEASIBLE) for e in errors):
+        return None
+    if len({error_kind(e) for e in errors if e}) != 1:
+        return None
+    return (f"the first {k} trials all failed with the same error, so the search stopped "
+            f"(set fail_fast = 0 to go on regardless): {errors[-1]}")
 
 
 def last_error(errors: list[str | None]) -> str:
@@ -39,3 +60,10 @@ def all_failed(n: int, errors: list[str | None], objectives: Any, infeasible: in
                 f"{errs[-1]}. Loosen a --constraint, or narrow the space to networks "
                 "that can fit.")
     return f"all {n} trials failed; the last error: {last_error(errors)}"
+
+
+def final_label(info: dict[str, Any]) -> str:
+    """How the exported network of ``info`` (a stored best/trial record) was trained."""
+    if info.get("weights"):
+        return "kept its weights from the search (inherited; test scored once)"
+    return "retrained on train+validation"

@@ -41,7 +41,12 @@ def finalize(search: Search, best: TrialRecord, folder: Path, retrain: bool = Tr
     model = dataset = None
     if retrain and isinstance(evaluator, TrainsFinal):
         try:
-            model, info["final"] = evaluator.fit_final(
+            from archsmith._inherit import trained_best
+
+            kept = trained_best(search, best)  # with inheritance: the trial's own weights
+            if kept is not None:
+                info["weights"] = "the trial's (inherited and trained in the search)"
+            model, info["final"] = kept if kept is not None else evaluator.fit_final(
                 best.arch, search.config.final_epochs or search.config.epochs)
             dataset = evaluator.dataset
         except Exception as e:  # keep the search's results whatever happens here

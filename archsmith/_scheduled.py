@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archsmith._objectives import INFEASIBLE, check_metrics, infeasible_before_training
+from archsmith._objectives import check_metrics, infeasible_before_training
 from archsmith.errors import ConfigError
 from archsmith.evaluators._base import EvalResult, MultiFidelity, TabularBenchmark
 from archsmith.schedulers import Job, Scheduler, create_scheduler, rung_targets
@@ -395,18 +395,12 @@ class ScheduledRun:
         return "finished" if exhausted or s.time_budget_reached else "stopped"
 
     def _check_fail_fast(self) -> None:
-        k = self.cfg.fail_fast
-        errs = self.errors
-        if not k or len(errs) != k or any(e is None or e.startswith(INFEASIBLE) for e in errs):
-            return
-        if any(self._raw(r) is not None for rs in self.rungs.values() for r in rs.values()):
-            return
-        from archsmith._errors_text import error_kind
+        from archsmith._errors_text import fail_fast_reason
 
-        if len({error_kind(e) for e in errs if e}) == 1:
-            self.search.abort_reason = (
-                f"the first {k} trials all failed with the same error, so the search "
-                f"stopped (set fail_fast = 0 to go on regardless): {errs[-1]}")
+        ok = any(self._raw(r) is not None for rs in self.rungs.values() for r in rs.values())
+        reason = fail_fast_reason(self.cfg.fail_fast, self.errors, ok)
+        if reason is not None and self.search.abort_reason is None:
+            self.search.abort_reason = reason
             self.search.stop_requested = True
 
     # -- results --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from archsmith._cli_bench import bench, critic_eval_cmd
 from archsmith._cli_view import console, err_console, fail, fmt, run_search
+from archsmith._errors_text import final_label
 from archsmith._predict import predict_command
 from archsmith._stored import load_stored
 from archsmith.errors import ArchsmithError
@@ -103,6 +104,9 @@ def search(
         "Multi-fidelity scheduler: none, sh, hyperband, asha or median (stop bad trials early; promoted ones continue from their checkpoint).", "none"))] = None,
     min_epochs: Annotated[int | None, typer.Option(help=_d("Epochs of the lowest rung (with --scheduler).", _default("min_epochs")))] = None,
     eta: Annotated[int | None, typer.Option(help=_d("Reduction factor: each rung keeps the best 1/eta (with --scheduler).", _default("eta")))] = None,
+    inherit: Annotated[bool | None, typer.Option(
+        "--inherit/--no-inherit", help=_d("Start each trial from the weights of the best stored trial it can be transformed from (Net2Net/N2N moves; mlp and cnn spaces, real training), training only --inherit-epochs.", "--no-inherit"))] = None,
+    inherit_epochs: Annotated[int | None, typer.Option(help=_d("Epochs of an inherited trial (with --inherit).", "a quarter of --epochs"))] = None,
     seed: Annotated[int | None, typer.Option(help=_d("Random seed.", _default("seed")))] = None,
     objective: Annotated[str | None, typer.Option(help=_d("Metric to optimise, or up to 4 comma-separated ones for a multi-objective search (e.g. val_acc,latency_ms; use --strategy nsga2 or random).", "val_acc"))] = None,
     direction: Annotated[str | None, typer.Option(
@@ -145,6 +149,7 @@ def search(
         "fail_fast": fail_fast, "time_budget": time_budget,
         "scheduler": None if scheduler in (None, "none") else scheduler,
         "min_epochs": min_epochs, "eta": eta, "constraints": constraint or None,
+        "inherit": inherit, "inherit_epochs": inherit_epochs,
     }
     training = {"num_threads": threads, "device": device}
     settings: dict[str, Any] = SearchConfig.from_toml(config) if config else {}
@@ -303,7 +308,7 @@ def show(
     for t in failed[:5]:
         console.print(f"[red]failed[/] trial {t['number']}: {t['error']}")
     if best and "final" in best:
-        console.print("best retrained on train+validation, scored once on the test split: "
+        console.print(f"best {final_label(best)}, scored once on the test split: "
                       + ", ".join(f"{k}={fmt(v)}" for k, v in best["final"].items()))
     if searches:
         _print_searches(searches)
@@ -398,7 +403,7 @@ def export_cmd(
             if key in info:
                 raise ArchsmithError(f"Exporting trial {trial} failed: {info[key]}")
         if "final" in info:
-            console.print(f"trial {trial} retrained on train+validation: " + ", ".join(
+            console.print(f"trial {trial} {final_label(info)}: " + ", ".join(
                 f"{k}={fmt(v)}" for k, v in info["final"].items()))
         folder = out / f"trial-{trial}"
     path = export(folder, format)

@@ -39,10 +39,9 @@ from archsmith._build import (
 )
 from archsmith._config import SearchConfig
 from archsmith._errors_text import all_failed as _all_failed
-from archsmith._errors_text import error_kind as _error_kind
+from archsmith._errors_text import fail_fast_reason
 from archsmith._fs import make_out_dir
 from archsmith._objectives import (
-    INFEASIBLE,
     Objectives,
     check_known_metrics,
     check_metrics,
@@ -142,6 +141,10 @@ class Search:
         from archsmith._scheduled import make_scheduler
 
         self.scheduler = make_scheduler(self)
+        from archsmith._inherit import make_inheritance
+
+        self.inheritance = make_inheritance(self)
+        self._jobs: dict[int, tuple[int | None, str | None]] = {}
         self._storage_url = storage
         self._store: Store | None = None
         self._search_id: int | None = None
@@ -221,7 +224,20 @@ class Search:
 
     def _record(self, row: TrialRow) -> TrialRecord:
         return make_record(self.objectives, row.number, self.space.from_dict(row.arch),
-                           row.state, row.metrics)
+                           row.state, row.metrics, parent=self._parent(row.number))
+
+    def _parent(self, number: int) -> int | None:
+        return None if self.inheritance is None else self.inheritance.parent(number)
+
+    def _submit(self, number: int, arch: Any, history: list[TrialRecord] | None) -> None:
+        """Starts trial ``number`` (a retry, ``history=None``, as its first attempt)."""
+        if history is not None:  # with inheritance: from its parent's weights
+            self._jobs[number] = (self.config.epochs, None) if self.inheritance is None \
+                else self.inheritance.prepare(number, arch, history, self._store,  # type: ignore[arg-type]
+                                              self._search_id)  # type: ignore[arg-type]
+        budget, ckpt = self._jobs[number]
+        self.executor.submit(number, self.evaluator, arch, budget, self.config.trial_timeout,
+                             checkpoint=ckpt)
 
     def run(self, progress: ProgressFn | None = None) -> dict[str, Any]:
         """Runs (or continues) the search to its budget and exports the best.
@@ -255,6 +271,8 @@ class Search:
         cfg = self.config
         rerun = store.drop_running(sid)
         rows = store.trials(sid)
+        if self.inheritance is not None:
+            self.inheritance.lineage = store.lineage(sid)
         finished = {r.number: self._record(r) for r in rows}
         self._run_errors: list[str | None] = []
         self.abort_reason = None
@@ -306,8 +324,7 @@ class Search:
                         self._finish(number, running.pop(number), bad, None,
                                      finished, told, progress, t_start)
                     else:
-                        executor.submit(number, self.evaluator, arch, cfg.epochs,
-                                        cfg.trial_timeout)
+                        self._submit(number, arch, history)
                 if running:
                     for number, res in executor.wait():
                         res = check_metrics(res, self.objectives)
@@ -315,8 +332,7 @@ class Search:
                             attempts[number] = attempts.get(number, 0) + 1
                             self._emit(progress, "retry", number=number, error=res.error,
                                        attempt=attempts[number])
-                            executor.submit(number, self.evaluator, running[number].arch,
-                                            cfg.epochs, cfg.trial_timeout)
+                            self._submit(number, running[number].arch, None)
                             continue
                         self._finish(number, running.pop(number), res, None,
                                      finished, told, progress, t_start)
@@ -368,8 +384,11 @@ class Search:
             self._search_id, number, state_name, metrics=result.metrics, curve=result.curve,
             error=result.error, cost=result.cost, cached_from=cached_from,
         )
-        rec = make_record(self.objectives, number, arch, state_name, result.metrics)
+        rec = make_record(self.objectives, number, arch, state_name, result.metrics,
+                          parent=self._parent(number))
         finished[number] = rec
+        if self.inheritance is not None:
+            self.inheritance.tidy(finished, set(self._jobs) - set(finished))
         self._run_errors.append(None if result.ok else (result.error or "failed"))
         if result.ok and arch.hash not in self._done_by_hash:
             self._done_by_hash[arch.hash] = TrialRow(
@@ -386,25 +405,11 @@ class Search:
                    elapsed=time.perf_counter() - t_start, history=list(finished.values()))
 
     def _check_fail_fast(self, finished: dict[int, TrialRecord]) -> None:
-        """Stops the search when its first ``fail_fast`` trials failed alike.
-
-        Only while no trial of the search has completed: then the evaluator (or the data)
-        is broken, and spending the budget on the same error helps nobody.
-        """
-        k = self.config.fail_fast
-        errs = self._run_errors
-        if not k or self.abort_reason is not None or len(errs) != k:
-            return
-        if any(e is None or e.startswith(INFEASIBLE) for e in errs) or any(
-                r.complete for r in finished.values()):
-            return
-        kinds = {_error_kind(e) for e in errs if e is not None}
-        if len(kinds) == 1:
-            self.abort_reason = (
-                f"the first {k} trials all failed with the same error, so the search "
-                f"stopped (set fail_fast = 0 to go on regardless): {errs[-1]}"
-            )
-            self.stop_requested = True
+        """Stops the search when its first ``fail_fast`` trials failed alike."""
+        reason = fail_fast_reason(self.config.fail_fast, self._run_errors,
+                                  any(r.complete for r in finished.values()))
+        if reason is not None and self.abort_reason is None:
+            self.abort_reason, self.stop_requested = reason, True
 
     def stop(self) -> None:
         """Asks the loop to stop after the running trial (it can be resumed)."""

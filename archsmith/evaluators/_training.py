@@ -276,9 +276,10 @@ class TrainingEvaluator:
             first = 1
             if resume is not None:  # go on exactly where the checkpoint stopped
                 net.load_state_dict(resume["net"])
-                opt.load_state_dict(resume["opt"])
-                gen.set_state(resume["gen"])
-                torch.set_rng_state(resume["rng"])
+                if "opt" in resume:  # (weights inherited from a parent start afresh)
+                    opt.load_state_dict(resume["opt"])
+                    gen.set_state(resume["gen"])
+                    torch.set_rng_state(resume["rng"])
                 curve, seconds = list(resume["curve"]), float(resume["seconds"])
                 first = epoch = int(resume["epoch"]) + 1
             for epoch in range(first, epochs + 1):
@@ -425,7 +426,8 @@ class TrainingEvaluator:
                            **self._cost_metrics(net),
                            "train_seconds": seconds, "epochs": float(epochs)}
                 if resume is not None:
-                    metrics["resumed_from_epoch"] = float(resume["epoch"])
+                    metrics["resumed_from_epoch" if "parent" not in resume
+                            else "inherited_from"] = float(resume.get("parent", resume["epoch"]))
             if checkpoint is not None and key is not None and final:
                 from archsmith.evaluators._checkpoint import save_checkpoint
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["SCHEMA_VERSION", "Base", "LeaseModel", "RungModel", "SearchModel", "TrialModel"]
+__all__ = ["SCHEMA_VERSION", "Base", "LeaseModel", "LineageModel", "RungModel", "SearchModel",
+           "TrialModel"]
 
 SCHEMA_VERSION = 1
 
@@ -83,3 +84,17 @@ class RungModel(Base):
     #: trial continued from its checkpoint.
     trained: Mapped[float] = mapped_column(Float, default=0.0)
     finished_at: Mapped[float] = mapped_column(Float)
+
+
+class LineageModel(Base):
+    """Which trial a trial inherited its weights from, and by which transformation
+    (searches with ``inherit``; a new table, so older stores gain it on open)."""
+
+    __tablename__ = "archsmith_lineage"
+    __table_args__ = (UniqueConstraint("search_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("archsmith_searches.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    parent: Mapped[int] = mapped_column(Integer)
+    moves: Mapped[str] = mapped_column(Text, default="[]")
+    preserving: Mapped[int] = mapped_column(Integer, default=0)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from archsmith.errors import ConfigError
+from archsmith.store._lineage import read_lineage, write_lineage
 from archsmith.store._models import Base, SearchModel, TrialModel
 from archsmith.store._rungs import RungRow, read_rungs, write_rung
 
@@ -444,6 +445,15 @@ class Store:
     def rungs(self, search_id: int) -> list[RungRow]:
         """Every rung result of a search (multi-fidelity searches), by trial and budget."""
         return read_rungs(self._session, search_id)
+
+    def set_lineage(self, search_id: int, number: int, parent: int | None,
+                    moves: list[str] | tuple[str, ...] = (), preserving: bool = False) -> None:
+        """Records which trial ``number`` inherited its weights from (``None``: none)."""
+        write_lineage(self._session, search_id, number, parent, list(moves), preserving)
+
+    def lineage(self, search_id: int) -> dict[int, dict[str, Any]]:
+        """``{trial: {"parent", "moves", "preserving"}}`` of inherited trials."""
+        return read_lineage(self._session, search_id)
 
     def drop_running(self, search_id: int) -> list[int]:
         """Deletes trials left ``running`` by an interrupted driver; returns their numbers."""

@@ -23,6 +23,7 @@ from archsmith.strategies import STRATEGIES
 from archsmith.strategies._acquisition import check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
 from archsmith.strategies._scalarise import (
+    critic_scores,
     is_multi_objective,
     parego_scores,
     penalise_infeasible,
@@ -207,8 +208,8 @@ class Bananas(Strategy):
 
         seed = int(rng.integers(2**31))
         model = create_critic(self.critic, self.space, **{**self.critic_config, "seed": seed})
-        scores = [float(t.score) for t in done if t.score is not None]
-        return model.fit([t.arch for t in done], scores, rng=np.random.default_rng(seed))
+        return model.fit([t.arch for t in done], critic_scores(done),
+                         rng=np.random.default_rng(seed))
 
     def ask(
         self, history: Sequence[TrialRecord], n: int, rng: np.random.Generator

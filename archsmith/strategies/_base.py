@@ -35,6 +35,9 @@ class TrialRecord:
             ``None`` otherwise or when the search told only ``score``).
         violation: Sum of the constraints' relative violations (0: feasible; a trial
             rejected before training has its violation and ``state == "failed"``).
+        parent: With weight inheritance, the trial whose trained weights this one
+            started from (``None``: trained from scratch). Its score then reflects the
+            parent's training too, so critics keep the two kinds apart.
     """
 
     number: int
@@ -47,6 +50,7 @@ class TrialRecord:
     max_budget: int | None = None
     values: tuple[float, ...] | None = None
     violation: float = 0.0
+    parent: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -109,6 +113,12 @@ class Strategy:
 
     def tell(self, results: Sequence[TrialRecord]) -> None:
         """Receives finished trials (complete or failed)."""
+
+    def parent_of(self, arch: Architecture) -> int | None:
+        """The trial whose architecture ``arch`` (a proposal of the last ``ask``) was
+        made from, if the strategy made it by mutation; a search with weight inheritance
+        starts ``arch`` from that trial's weights. Default: ``None`` (no parent named)."""
+        return getattr(self, "_parents", {}).get(arch.hash)
 
     def state_dict(self) -> dict[str, Any]:
         """Learned state for resuming (JSON values and tensors only)."""

@@ -29,6 +29,7 @@ from archsmith.strategies._bananas import (
 )
 from archsmith.strategies._base import Strategy, TrialRecord
 from archsmith.strategies._scalarise import (
+    critic_scores,
     is_multi_objective,
     parego_scores,
     penalise_infeasible,
@@ -107,7 +108,7 @@ class BayesianOptimization(Strategy):
         done = [t for t in history if t.complete]
         if len(done) < self.num_init:
             return random_fill(self.space, seen, n, rng)
-        scores = np.array([float(t.score) for t in done if t.score is not None])
+        scores = np.array(critic_scores(done))
         gp = GPPredictor(self.space, **self.critic_config)
         gp.fit([t.arch for t in done], scores, rng=rng)
         pool = mutation_candidates(

@@ -75,6 +75,7 @@ class RegularizedEvolution(Strategy):
         seen = {t.arch.hash for t in history} if self.avoid_seen else set()
         pop = self.population(history)
         out: list[Architecture] = []
+        self._parents: dict[str, int] = {}
         for _ in range(n):
             if len(pop) < self.population_size:
                 child = self.space.sample(rng)
@@ -90,6 +91,7 @@ class RegularizedEvolution(Strategy):
                     if child.hash not in seen:
                         break
                     child = self.space.mutate(parent.arch, rng)
+                self._parents[child.hash] = parent.number
             seen.add(child.hash)
             out.append(child)
         return out

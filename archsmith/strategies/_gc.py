@@ -327,8 +327,8 @@ class GeneratorCritic(Strategy):
         fresh = not self._fit_n or n - self._full_n >= max(
             self.full_refit_every, self.full_refit_growth * self._full_n)
         fit_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
-        self.critic.fit([t.arch for t in done], [float(t.score) for t in done  # type: ignore[arg-type]
-                                                 ], rng=fit_rng, warm_start=not fresh)
+        self.critic.fit([t.arch for t in done], _scalarise.critic_scores(done), rng=fit_rng,
+                        warm_start=not fresh)
         self._fit_n = n
         if fresh:
             self._full_n = n

@@ -94,6 +94,7 @@ class LocalSearch(Strategy):
         seen = {t.arch.hash for t in history}
         hist = list(history)
         out: list[Architecture] = []
+        self._parents: dict[str, int] = {}
         for _ in range(n):
             arch = self._propose(hist, seen, rng)
             seen.add(arch.hash)
@@ -116,7 +117,12 @@ class LocalSearch(Strategy):
                 cand.setdefault(nb.hash, nb)
         if cand:
             options = list(cand.values())
-            return options[int(rng.integers(len(options)))]
+            pick = options[int(rng.integers(len(options)))]
+            for t in history:  # the centre's trial: the proposal's parent
+                if t.complete and t.arch.hash == centre.hash:
+                    self._parents[pick.hash] = t.number
+                    break
+            return pick
         arch = self._random(seen, rng)  # local optimum: restart
         self._roots.append(arch.indices)
         return arch

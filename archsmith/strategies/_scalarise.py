@@ -19,7 +19,7 @@ import numpy as np
 
 from archsmith.strategies._base import TrialRecord
 
-__all__ = ["is_multi_objective", "parego_scores", "penalise_infeasible"]
+__all__ = ["critic_scores", "is_multi_objective", "parego_scores", "penalise_infeasible"]
 
 
 def is_multi_objective(history: Sequence[TrialRecord]) -> bool:
@@ -80,3 +80,30 @@ def penalise_infeasible(history: Sequence[TrialRecord]) -> list[TrialRecord]:
     return [t if t.feasible or t.state == "running" else dataclasses.replace(
         t, state="complete", score=lo - span * (0.1 + 0.2 * min(t.violation, 10.0)))
         for t in history]
+
+
+def critic_scores(done: Sequence[TrialRecord]) -> list[float]:
+    """The scores a critic learns from: with weight inheritance, trials that started
+    from a parent's weights (``parent`` set) and trials trained from scratch are two
+    kinds whose scores differ by what the parents' training added, so each kind is
+    centred on its own mean (then shifted to the overall mean). The critic then ranks
+    architectures within a kind instead of learning which trials inherited. With one
+    kind the scores are unchanged.
+
+    Example:
+        >>> from archsmith.space import create_space
+        >>> a = create_space("mlp").sample(np.random.default_rng(0))
+        >>> h = [TrialRecord(0, a, "complete", 1.0), TrialRecord(1, a, "complete", 3.0),
+        ...      TrialRecord(2, a, "complete", 8.0, parent=1),
+        ...      TrialRecord(3, a, "complete", 10.0, parent=2)]
+        >>> critic_scores(h)
+        [4.5, 6.5, 4.5, 6.5]
+    """
+    scores = np.array([float(t.score) for t in done if t.score is not None])
+    inherited = np.array([t.parent is not None for t in done if t.score is not None])
+    if len(scores) == 0 or inherited.all() or not inherited.any():
+        return [float(v) for v in scores]
+    out = scores.copy()
+    for kind in (True, False):
+        out[inherited == kind] += scores.mean() - scores[inherited == kind].mean()
+    return [float(v) for v in out]

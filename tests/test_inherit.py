@@ -1,0 +1,169 @@
+"""Weight inheritance in a search (``--inherit``): children start from a stored
+parent's transformed weights, the store keeps the lineage, checkpoints stay bounded,
+resume keeps everything, critics keep the two kinds apart, bad input is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import archsmith
+from archsmith import Search, SearchConfig
+from archsmith.cli import app
+from archsmith.store import Store
+from archsmith.strategies import TrialRecord
+from archsmith.strategies._scalarise import critic_scores
+
+WINE = {"data": "wine", "space": "mlp", "strategy": "evolution", "epochs": 4,
+        "budget": 10, "seed": 1, "inherit": True, "inherit_epochs": 1,
+        "strategy_config": {"population_size": 3, "sample_size": 2},
+        "space_config": {"max_layers": 2, "widths": [8, 16, 32]}}
+
+
+def _stored(out: Path) -> tuple[list, dict]:
+    store = Store(f"sqlite:///{out / 'archsmith.db'}")
+    try:
+        sid = store.get_search("default").id  # type: ignore[union-attr]
+        return store.trials(sid), store.lineage(sid)
+    finally:
+        store.close()
+
+
+def test_evolution_children_inherit_from_the_parent_it_names(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    search = Search(SearchConfig(**WINE), out)
+    named: dict[str, int | None] = {}
+    ask = search.strategy.ask
+
+    def spy(history, n, rng):  # records the parent evolution names for each child
+        archs = ask(history, n, rng)
+        named.update({a.hash: search.strategy.parent_of(a) for a in archs})
+        return archs
+
+    search.strategy.ask = spy  # type: ignore[method-assign]
+    summary = search.run()
+    assert summary["complete"] == 10
+    rows, lineage = _stored(out)
+    assert lineage, "no trial inherited"
+    by_name = 0
+    for row in rows:
+        entry = lineage.get(row.number)
+        if entry is None:  # from scratch: the full epochs
+            assert row.metrics["epochs"] == 4 and "inherited_from" not in row.metrics
+            continue
+        assert row.metrics["epochs"] == 1
+        assert row.metrics["inherited_from"] == entry["parent"]
+        if named[row.hash] is not None:  # evolution's tournament winner
+            assert entry["parent"] == named[row.hash]
+            by_name += 1
+        assert entry["moves"] and 1 <= len(entry["moves"]) <= 3
+        assert entry["parent"] < row.number
+    assert by_name >= 3
+    # the records strategies see know which trials inherited
+    recs = {r.number: search._record(r) for r in rows}
+    assert {n for n, r in recs.items() if r.parent is not None} == set(lineage)
+    # weights of at most `keep` trials are kept
+    kept = list((out / "checkpoints").glob("trial-*.pt"))
+    assert 0 < len(kept) <= search.inheritance.keep  # type: ignore[union-attr]
+
+
+def test_a_growth_child_starts_with_its_parents_function(tmp_path: Path) -> None:
+    """The checkpoint a child starts from computes the parent's outputs when the move
+    preserves the function (here: a new layer after the first)."""
+    from archsmith import transform as T
+    from archsmith._inherit import Inheritance
+
+    cfg = SearchConfig(**{**WINE, "budget": 1, "space_config": {  # residuals always on
+        "max_layers": 2, "widths": [8, 16, 32], "residual": [True]}})
+    search = Search(cfg, tmp_path / "run")
+    search.run()
+    rows, _ = _stored(tmp_path / "run")
+    parent = search._record(rows[0])
+    child = T.deeper(parent.arch, 2, act=parent.arch["act_1"])  # a zero-body skip layer
+    inh: Inheritance = search.inheritance  # type: ignore[assignment]
+    store = Store(f"sqlite:///{tmp_path / 'run' / 'archsmith.db'}")
+    try:
+        epochs, path = inh.prepare(5, child, [parent], store, store.get_search("default").id)
+    finally:
+        store.close()
+    assert epochs == 1
+    state = torch.load(path, weights_only=True)
+    ds = search.evaluator.dataset  # type: ignore[attr-defined]
+    x = torch.from_numpy(ds.X_val[:20])
+    pnet = parent.arch.space.build(parent.arch, ds.input_shape, ds.num_classes)
+    pnet.load_state_dict(inh._weights(parent))
+    cnet = child.space.build(child, ds.input_shape, ds.num_classes)
+    cnet.load_state_dict(state["net"])
+    with torch.no_grad():
+        torch.testing.assert_close(cnet.eval()(x), pnet.eval()(x), atol=1e-5, rtol=0)
+
+
+def test_resume_keeps_lineage_and_the_best_exports_its_own_weights(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    Search(SearchConfig(**{**WINE, "budget": 6}), out).run()
+    _, before = _stored(out)
+    summary = Search.resume(out, budget=10).run()
+    rows, after = _stored(out)
+    assert len(rows) == 10 and summary["complete"] == 10
+    assert all(after[n] == v for n, v in before.items())
+    best = summary["best"]
+    if best["number"] in after:  # an inherited best keeps its trained weights
+        assert best.get("weights")
+    model = archsmith.load(out, preprocess=False)  # ds holds standardised data
+    ds = Search.resume(out).evaluator.dataset  # type: ignore[attr-defined]
+    with torch.no_grad():
+        logits = model(torch.from_numpy(ds.X_test))
+    acc = 100.0 * float((logits.argmax(1).numpy() == ds.y_test).mean())
+    assert acc == pytest.approx(best["final"]["test_acc"], abs=1e-6)
+
+
+@pytest.mark.parametrize("strategy", ["gc", "local"])
+def test_other_strategies_run_with_inheritance(tmp_path: Path, strategy: str) -> None:
+    cfg = SearchConfig(**{**WINE, "strategy": strategy, "strategy_config": {},
+                          "budget": 8, "export": False})
+    summary = Search(cfg, tmp_path / strategy).run()
+    assert summary["complete"] == 8
+    _, lineage = _stored(tmp_path / strategy)
+    assert lineage
+
+
+def test_critic_scores_centre_each_kind() -> None:
+    from archsmith.space import create_space
+
+    a = create_space("mlp").sample(np.random.default_rng(0))
+    scratch = [TrialRecord(i, a, "complete", float(i)) for i in range(3)]
+    assert critic_scores(scratch) == [0.0, 1.0, 2.0]
+    mixed = [*scratch, TrialRecord(3, a, "complete", 50.0, parent=0),
+             TrialRecord(4, a, "complete", 52.0, parent=3)]
+    s = critic_scores(mixed)
+    assert np.mean(s[:3]) == pytest.approx(np.mean(s[3:]))
+    assert s[4] - s[3] == pytest.approx(2.0) and s[2] - s[0] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--benchmark", "nb201/cifar10", "--inherit"], "--inherit needs networks"),
+    (["--data", "iris", "--space", "mlp", "--inherit", "--scheduler", "asha"],
+     "cannot be combined with --scheduler"),
+    (["--data", "iris", "--space", "mlp", "--inherit", "--inherit-epochs", "0"],
+     "inherit_epochs must be a positive integer"),
+])
+def test_bad_inherit_input_is_a_clear_error(tmp_path: Path, args: list[str],
+                                            needle: str) -> None:
+    result = CliRunner().invoke(app, ["search", *args, "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2, result.output
+    assert needle in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_search_without_inheritance_keeps_its_fingerprint() -> None:
+    cfg = SearchConfig(space="mlp", data="iris", budget=3)
+    d = cfg.to_dict()
+    for k in SearchConfig.INHERIT_KEYS:
+        d.pop(k)
+    assert "inherit" not in d
+    assert SearchConfig(space="mlp", data="iris", inherit=True).fingerprint({}) != \
+        cfg.fingerprint({})
