@@ -9,6 +9,12 @@ accuracy at ¼, ½ and all of the budget; paired 95 % intervals against the Optu
 reference; the second each run reaches the reference's final level) and
 ``OUT/curves_time.png``.
 
+Weight inheritance (issue 15) against the same strategy from scratch, 15 minutes::
+
+    python benchmarks/multifidelity_wallclock.py --data mnist1d --space cnn --epochs 20 \
+        --time-budget 900 --seeds 0,1,2 --parallel 2 --out bench-inherit --no-reference \
+        --baseline "evolution|none" --configs "evolution:none,evolution:none{inherit=true}"
+
 The measurement of issue 13 (about 75 minutes on 2 cores)::
 
     python benchmarks/multifidelity_wallclock.py --data mnist1d --space cnn --epochs 20 \\
@@ -29,6 +35,8 @@ REFERENCE = ("optuna-tpe-hyperband", "hyperband-pruner")
 
 
 def _number(text: str) -> Any:
+    if text in ("true", "false"):
+        return text == "true"
     for kind in (int, float):
         try:
             return kind(text)
@@ -52,6 +60,9 @@ def main(argv: list[str] | None = None) -> None:
                    "each optionally followed by {key=value;...} of SearchConfig keys, e.g. "
                    "gc:asha{rung_targets=top} or gc:asha{min_epochs=3}")
     p.add_argument("--no-reference", action="store_true", help="skip plain Optuna")
+    p.add_argument("--baseline", default=None,
+                   help="STRATEGY|LABEL the intervals are against (default: plain Optuna), "
+                   "e.g. 'evolution|none'")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     seeds = [int(s) for s in a.seeds.split(",")]
@@ -86,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
                 + ("" if mins == a.min_epochs or extra else f"-min{mins}")))
     summary = run_wallclock(
         jobs, a.out, a.epochs, a.time_budget, parallel=a.parallel,
-        baseline=None if a.no_reference else "|".join(REFERENCE),
+        baseline=a.baseline or (None if a.no_reference else "|".join(REFERENCE)),
         progress=lambda d, n, t: print(f"[{n}/{t}] {d} done", flush=True))
     print((a.out / "summary_time.md").read_text())
     del summary
