@@ -167,3 +167,20 @@ def test_a_search_without_inheritance_keeps_its_fingerprint() -> None:
     assert "inherit" not in d
     assert SearchConfig(space="mlp", data="iris", inherit=True).fingerprint({}) != \
         cfg.fingerprint({})
+
+
+def test_eas_grows_the_best_network_by_preserving_moves(tmp_path: Path) -> None:
+    cfg = SearchConfig(**{**WINE, "strategy": "eas", "strategy_config": {}, "budget": 6,
+                          "space_config": {"max_layers": 3, "widths": [8, 16, 32, 64]},
+                          "export": False})
+    search = Search(cfg, tmp_path / "eas")
+    assert search.run()["complete"] == 6
+    rows, lineage = _stored(tmp_path / "eas")
+    first = search.space.compact(search.space.from_dict(rows[0].arch))
+    assert first == "8·relu·bn"  # the seed network: one layer of the smallest width
+    assert set(lineage) == {1, 2, 3, 4, 5}
+    grown = [e for e in lineage.values() if e["preserving"]]
+    assert len(grown) >= 3
+    assert all(m.split()[0] in ("wider", "insert") for e in grown for m in e["moves"])
+    state = search.strategy.state_dict()
+    assert "controller" in state and state["baseline"] is not None

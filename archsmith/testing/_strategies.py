@@ -174,8 +174,19 @@ def strategy_checks(
     make: StrategyFactory, spaces: list[SearchSpace]
 ) -> Iterator[tuple[str, Callable[[], None]]]:
     """``(id, check)`` pairs for ``pytest.mark.parametrize`` (like scikit-learn's
-    ``parametrize_with_checks``): every check on the first space, the cheap ones on all."""
-    for i, space in enumerate(spaces):
+    ``parametrize_with_checks``): every check on the first space, the cheap ones on all.
+    A strategy made for some spaces only (it refuses the others with a
+    :class:`~archsmith.errors.ConfigError`) is checked on the spaces it accepts."""
+    from archsmith.errors import ConfigError
+
+    accepted = []
+    for space in spaces:
+        try:
+            make(space)
+        except ConfigError:
+            continue
+        accepted.append(space)
+    for i, space in enumerate(accepted):
         for name, fn in CHECKS.items():
             if i == 0 or name in EVERY_SPACE:
                 yield f"{name}[{space.name}]", functools.partial(fn, make, space)
