@@ -132,8 +132,13 @@ class EAS(Strategy):
         return torch.tensor(rows)
 
     def _kernels(self) -> tuple[Any, ...]:
+        """Options of an inserted layer: a cnn stage's kernel; an mlp layer is ReLU
+        (Net2DeeperNet's identity needs an activation with f(f(x)) = f(x))."""
         key = "kernel_1" if self.space.name == "cnn" else "act_1"
-        return tuple(self.space.decisions[self.space.position(key)].choices)
+        options = tuple(self.space.decisions[self.space.position(key)].choices)
+        if self.space.name == "mlp":
+            return ("relu",) if "relu" in options else options[:1]
+        return options
 
     def _ensure(self, rng: np.random.Generator) -> _Controller:
         if self.controller is None:
@@ -174,9 +179,9 @@ class EAS(Strategy):
         specs = T.layer_specs(parent)
         n, sp = len(specs), self.space
         key = "width" if sp.name == "mlp" else "channels"
-        sizes = sorted(sp.decisions[sp.position(f"{key}_1")].choices)  # type: ignore[type-var]
+        sizes = sorted(int(c) for c in sp.decisions[sp.position(f"{key}_1")].choices)  # type: ignore[arg-type]
         count = "n_layers" if sp.name == "mlp" else "n_stages"
-        deepest = max(sp.decisions[sp.position(count)].choices)  # type: ignore[type-var]
+        deepest = max(int(c) for c in sp.decisions[sp.position(count)].choices)  # type: ignore[arg-type]
         with torch.no_grad():
             wider, where, kernel = self.controller(self._features(parent))
         can_widen = [s[key] < sizes[-1] for s in specs]
