@@ -237,7 +237,7 @@ class Search:
                                               self._search_id)  # type: ignore[arg-type]
         budget, ckpt = self._jobs[number]
         self.executor.submit(number, self.evaluator, arch, budget, self.config.trial_timeout,
-                             checkpoint=ckpt)
+                             **({} if ckpt is None else {"checkpoint": ckpt}))
 
     def run(self, progress: ProgressFn | None = None) -> dict[str, Any]:
         """Runs (or continues) the search to its budget and exports the best.
