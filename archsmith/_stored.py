@@ -47,6 +47,10 @@ def load_stored(
                 by_trial.setdefault(r.number, []).append(r.to_dict())
             for t in trials:
                 t["rungs"] = by_trial.get(t["number"], [])
+        if row.config.get("inherit"):  # the parent and moves of each inherited trial
+            lineage = store.lineage(row.id)
+            for t in trials:
+                t["inherited"] = lineage.get(t["number"])
         driver = live_driver(store, row.id) if row.status == "running" else None
         counts = {s.name: len(store.trials(s.id)) for s in searches} if len(searches) > 1 else {}
     finally:

@@ -249,6 +249,8 @@ def show(
                                  "cached_from")
         if cfg.get("scheduler"):  # the budget each trial reached and its rung results
             keep = (*keep, "budget", "rungs")
+        if cfg.get("inherit"):  # each trial's parent and moves (None: from scratch)
+            keep = (*keep, "inherited")
         payload: dict[str, Any] = {
             "config": cfg, "trials": [{k: t[k] for k in keep} for t in trials],
                    "best": best}

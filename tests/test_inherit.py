@@ -184,3 +184,14 @@ def test_eas_grows_the_best_network_by_preserving_moves(tmp_path: Path) -> None:
     assert all(m.split()[0] in ("wider", "insert") for e in grown for m in e["moves"])
     state = search.strategy.state_dict()
     assert "controller" in state and state["baseline"] is not None
+
+
+def test_show_json_lists_each_trials_parent_and_moves(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "run"
+    Search(SearchConfig(**{**WINE, "budget": 8, "export": False}), out).run()
+    shown = json.loads(CliRunner().invoke(app, ["show", str(out), "--json"]).output)
+    _, lineage = _stored(out)
+    got = {t["number"]: t["inherited"] for t in shown["trials"] if t["inherited"]}
+    assert got == {n: {**v} for n, v in lineage.items()} and got
