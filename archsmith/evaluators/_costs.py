@@ -13,7 +13,7 @@ import time
 
 import torch
 
-__all__ = ["LATENCY_MAX_SECONDS", "LATENCY_RUNS", "LATENCY_WARMUP", "count_flops",
+__all__ = ["LATENCY_MAX_SECONDS", "LATENCY_RUNS", "LATENCY_WARMUP", "cost_metrics", "count_flops",
            "count_params", "measure_latency", "measure_onnx_latency", "peak_activation_mb"]
 
 #: Untimed batch-size-1 forward passes before latency is timed (caches, allocator, JIT).
@@ -188,3 +188,29 @@ def measure_onnx_latency(net: torch.nn.Module,
         times.append(time.perf_counter() - t0)
     q1, q2, q3 = statistics.quantiles(times, n=4)
     return q2 * 1000.0, (q3 - q1) * 1000.0
+
+
+def cost_metrics(net: torch.nn.Module, input_shape: tuple[int, ...],
+                 onnx_latency: bool = False) -> dict[str, float]:
+    """Every cost metric of ``net`` for one example of ``input_shape``: ``params``,
+    ``flops``, ``peak_activation_mb``, ``latency_ms`` and ``latency_iqr_ms``, and with
+    ``onnx_latency`` the ONNX Runtime ones.
+
+    Raises:
+        RuntimeError: the ONNX latency could not be measured (the message says why).
+    """
+    latency, spread = measure_latency(net, input_shape)
+    out = {"params": float(count_params(net)), "flops": count_flops(net, input_shape),
+           "peak_activation_mb": peak_activation_mb(net, input_shape),
+           "latency_ms": latency, "latency_iqr_ms": spread}
+    if onnx_latency:
+        from archsmith.errors import describe_exception
+
+        try:
+            out["onnx_latency_ms"], out["onnx_latency_iqr_ms"] = measure_onnx_latency(
+                net, input_shape)
+        except Exception as e:
+            raise RuntimeError(f"measuring onnx_latency_ms failed (the network could not "
+                               f"be exported or run by ONNX Runtime): "
+                               f"{describe_exception(e)}") from e
+    return out

@@ -16,13 +16,7 @@ import torch.nn.functional as F
 from archsmith._threads import torch_threads
 from archsmith.errors import ConfigError, describe_exception
 from archsmith.evaluators._base import EvalResult
-from archsmith.evaluators._costs import (
-    count_flops,
-    count_params,
-    measure_latency,
-    measure_onnx_latency,
-    peak_activation_mb,
-)
+from archsmith.evaluators._costs import cost_metrics, count_flops, count_params, peak_activation_mb
 from archsmith.evaluators._data import Dataset, load_dataset
 
 if TYPE_CHECKING:
@@ -289,7 +283,7 @@ class TrainingEvaluator:
                 losses = []
                 for i in range(0, stop, bs):
                     idx = perm[i : i + bs]
-                    loss = F.cross_entropy(net(X[idx]), y[idx])
+                    loss = self._loss(net(X[idx]), idx, y[idx])
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -347,24 +341,16 @@ class TrainingEvaluator:
         return loss / len(X), 100.0 * correct / len(X)
 
     def _cost_metrics(self, net: torch.nn.Module) -> dict[str, float]:
-        shape = self.dataset.input_shape
-        latency, spread = measure_latency(net, shape)
-        out = {
-            "params": float(count_params(net)),
-            "flops": count_flops(net, shape),
-            "peak_activation_mb": peak_activation_mb(net, shape),
-            "latency_ms": latency,
-            "latency_iqr_ms": spread,
-        }
-        if self.onnx_latency:
-            try:
-                out["onnx_latency_ms"], out["onnx_latency_iqr_ms"] = measure_onnx_latency(
-                    net, shape)
-            except Exception as e:
-                raise TrainingFailed(f"measuring onnx_latency_ms failed (the network could "
-                                     f"not be exported or run by ONNX Runtime): "
-                                     f"{describe_exception(e)}") from e
-        return out
+        try:
+            return cost_metrics(net, self.dataset.input_shape, self.onnx_latency)
+        except RuntimeError as e:
+            raise TrainingFailed(str(e)) from e
+
+    def _loss(self, logits: torch.Tensor, idx: torch.Tensor, y: torch.Tensor
+              ) -> torch.Tensor:
+        """Training loss of a batch (the examples ``idx`` of the training tensors):
+        cross-entropy; subclasses change it (e.g. distillation)."""
+        return F.cross_entropy(logits, y)
 
     # -- public API ---------------------------------------------------------------------
     @property
