@@ -283,7 +283,7 @@ class TrainingEvaluator:
                 losses = []
                 for i in range(0, stop, bs):
                     idx = perm[i : i + bs]
-                    loss = self._loss(net(X[idx]), idx, y[idx])
+                    loss = self._loss(net(X[idx]), idx, y[idx], X)
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -346,10 +346,10 @@ class TrainingEvaluator:
         except RuntimeError as e:
             raise TrainingFailed(str(e)) from e
 
-    def _loss(self, logits: torch.Tensor, idx: torch.Tensor, y: torch.Tensor
-              ) -> torch.Tensor:
-        """Training loss of a batch (the examples ``idx`` of the training tensors):
-        cross-entropy; subclasses change it (e.g. distillation)."""
+    def _loss(self, logits: torch.Tensor, idx: torch.Tensor, y: torch.Tensor,
+              X: torch.Tensor) -> torch.Tensor:
+        """Training loss of the batch ``X[idx]`` with labels ``y``: cross-entropy;
+        subclasses change it (distillation from a teacher's logits)."""
         return F.cross_entropy(logits, y)
 
     # -- public API ---------------------------------------------------------------------
