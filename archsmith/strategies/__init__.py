@@ -42,7 +42,7 @@ def strategy_names() -> list[str]:
 
 
 _BUILTINS = ("_random", "_evolution", "_local", "_bananas", "_bo", "_optuna", "_reinforce", "_gc",
-             "_nsga2", "_eas")
+             "_nsga2", "_eas", "_n2n")
 
 
 def _load_builtins() -> None:

@@ -32,10 +32,25 @@ if TYPE_CHECKING:
 
     from archsmith.space import Architecture, SearchSpace
 
-__all__ = ["EAS"]
+__all__ = ["EAS", "layer_features"]
 
 _PER = {"mlp": ("width", "act", "norm", "dropout"),
         "cnn": ("channels", "kernel", "pool", "residual", "norm")}
+
+
+def layer_features(arch: Architecture) -> torch.Tensor:
+    """One row per layer/stage of an ``mlp``/``cnn`` architecture: the one-hot codes of
+    its settings (what the BiLSTM encoders of EAS and N2N read)."""
+    from archsmith.transform import layer_specs
+
+    sp = arch.space
+    rows = []
+    for spec in layer_specs(arch):
+        row: list[float] = []
+        for f in _PER[sp.name]:
+            row += [float(c == spec[f]) for c in sp.decisions[sp.position(f"{f}_1")].choices]
+        rows.append(row)
+    return torch.tensor(rows)
 
 
 class _Controller(torch.nn.Module):
@@ -119,17 +134,7 @@ class EAS(Strategy):
 
     # -- the controller ---------------------------------------------------------------
     def _features(self, arch: Architecture) -> torch.Tensor:
-        from archsmith.transform import layer_specs
-
-        sp = self.space
-        rows = []
-        for spec in layer_specs(arch):
-            row: list[float] = []
-            for f in _PER[sp.name]:
-                choices = sp.decisions[sp.position(f"{f}_1")].choices
-                row += [float(c == spec[f]) for c in choices]
-            rows.append(row)
-        return torch.tensor(rows)
+        return layer_features(arch)
 
     def _kernels(self) -> tuple[Any, ...]:
         """Options of an inserted layer: a cnn stage's kernel; an mlp layer is ReLU
