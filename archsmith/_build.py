@@ -50,6 +50,8 @@ def build_evaluator(cfg: SearchConfig) -> Evaluator:
             "evaluator: Search.resume(out, evaluator=TrainingEvaluator(...))."
         )
     allowed = {"batch_size", "lr", "weight_decay", "device", "num_threads"}
+    if cfg.teacher:  # students of a teacher, trained by distillation
+        allowed |= {"temperature", "alpha", "students", "data_seed"}
     unknown = sorted(set(cfg.training) - allowed)
     if unknown:
         raise ConfigError(f"Unknown training setting(s) {unknown}; valid: {sorted(allowed)}.")
@@ -57,6 +59,11 @@ def build_evaluator(cfg: SearchConfig) -> Evaluator:
 
     named = Objectives.parse(cfg.objective, cfg.direction, cfg.constraints).metrics
     extra: dict[str, Any] = {"onnx_latency": True} if "onnx_latency_ms" in named else {}
+    if cfg.teacher:
+        from archsmith.evaluators._distill import DistillEvaluator
+
+        return DistillEvaluator(cfg.teacher, data=cfg.data or DEFAULT_DATA,
+                                epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training, **extra)
     return TrainingEvaluator(
         data=cfg.data or DEFAULT_DATA, epochs=cfg.epochs or 5, seed=cfg.seed, **cfg.training,
         **extra,

@@ -100,6 +100,11 @@ class SearchConfig:
         inherit_epochs: Epochs an inherited trial trains (default: a quarter of
             ``epochs``, at least 1).
         inherit_moves: Most moves between a parent and its child (more: from scratch).
+        teacher: Folder of a trained teacher (``best/`` of a search): every network is a
+            student that starts from the teacher's transformed weights and learns by
+            distillation (:class:`~archsmith.evaluators.DistillEvaluator`; ``archsmith
+            compress``). ``training`` may then also hold ``temperature``, ``alpha`` and
+            ``students`` (the folder of the students' weights).
 
     Example:
         >>> cfg = SearchConfig.from_dict({"space": "mlp", "data": "digits", "budget": 3})
@@ -139,6 +144,7 @@ class SearchConfig:
     inherit: bool = False
     inherit_epochs: int | None = None
     inherit_moves: int = 3
+    teacher: str | None = None
 
     #: Keys that do not change which trials a search makes (may differ on resume).
     RUNTIME_KEYS = ("budget", "trial_timeout", "export", "final_epochs", "workers", "executor",
@@ -161,7 +167,7 @@ class SearchConfig:
     def validate(self) -> None:
         """Checks types and ranges; raises :class:`ConfigError` naming the field."""
         for key in ("space", "data", "benchmark", "evaluator", "strategy", "objective",
-                    "direction", "executor", "ray_address", "name", "scheduler"):
+                    "direction", "executor", "ray_address", "name", "scheduler", "teacher"):
             v = getattr(self, key)
             optional = key not in ("space", "strategy", "name")
             if (v is None and optional) or (isinstance(v, str) and v.strip()):
@@ -311,6 +317,8 @@ class SearchConfig:
         if not self.inherit:
             for k in self.INHERIT_KEYS:
                 d.pop(k)
+        if self.teacher is None:
+            d.pop("teacher")
         desc = dict(evaluator_description)
         if "num_threads" in desc:
             desc["num_threads"] = None

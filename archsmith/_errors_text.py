@@ -65,5 +65,5 @@ def all_failed(n: int, errors: list[str | None], objectives: Any, infeasible: in
 def final_label(info: dict[str, Any]) -> str:
     """How the exported network of ``info`` (a stored best/trial record) was trained."""
     if info.get("weights"):
-        return "kept its weights from the search (inherited; test scored once)"
+        return "kept its weights from the search (not retrained)"
     return "retrained on train+validation"

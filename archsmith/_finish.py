@@ -44,8 +44,8 @@ def finalize(search: Search, best: TrialRecord, folder: Path, retrain: bool = Tr
             from archsmith._inherit import trained_best
 
             kept = trained_best(search, best)  # with inheritance: the trial's own weights
-            if kept is not None:
-                info["weights"] = "the trial's (inherited and trained in the search)"
+            if kept is not None or getattr(evaluator, "keeps_weights", False):
+                info["weights"] = "the trial's own (trained in the search)"
             model, info["final"] = kept if kept is not None else evaluator.fit_final(
                 best.arch, search.config.final_epochs or search.config.epochs)
             dataset = evaluator.dataset

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archsmith._cli_bench import bench, critic_eval_cmd
+from archsmith._cli_compress import compress
 from archsmith._cli_view import console, err_console, fail, fmt, run_search
 from archsmith._errors_text import final_label
 from archsmith._predict import predict_command
@@ -413,6 +414,7 @@ def export_cmd(
 
 
 app.command("predict")(_user_errors(predict_command))
+app.command("compress")(_user_errors(compress))
 
 
 app.command()(_user_errors(bench))

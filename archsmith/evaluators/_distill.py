@@ -81,6 +81,9 @@ class DistillEvaluator(TrainingEvaluator):
         **kwargs: Further :class:`TrainingEvaluator` settings.
     """
 
+    #: ``fit_final`` gives the student's own trained weights (no retraining).
+    keeps_weights: bool = True
+
     def __init__(self, teacher: str | Path, data: Any = "digits", *,
                  temperature: float = 4.0, alpha: float = 0.9,
                  students: str | Path | None = None, **kwargs: Any) -> None:

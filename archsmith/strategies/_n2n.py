@@ -173,8 +173,12 @@ class N2N(Strategy):
                     child = self._apply(stage, base, actions)
                     if child.hash not in seen:
                         break
-                if child.hash in seen:
-                    child, actions = self.space.mutate(base, rng), None
+                for _try in range(20 if child.hash in seen else 0):  # uniform actions
+                    sizes = [2 if stage == 0 else len(self.fractions)] * len(actions or [])
+                    actions = [int(rng.integers(k)) for k in sizes]
+                    child = self._apply(stage, base, actions)
+                    if child.hash not in seen:
+                        break
                 if actions is not None:
                     self.pending[child.hash] = {"stage": stage, "base": list(base.indices),
                                                 "actions": actions}

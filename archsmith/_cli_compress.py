@@ -1,0 +1,163 @@
+"""``archsmith compress``: N2N compression of a trained network (Ashok et al. 2018).
+
+The teacher is the ``best/`` folder of a search on real data (or any folder with its
+``arch.json`` and ``weights.pt``) of the ``mlp`` or ``cnn`` space. The compression is a
+stored search like any other: strategy ``n2n`` (removal, then shrinkage), every student
+trained by distillation from the teacher (:class:`~archsmith.evaluators.DistillEvaluator`),
+objective ``params`` (minimised) under the constraint that the validation accuracy stays
+within ``--max-accuracy-drop`` points of the teacher's. So ``show``, ``export``,
+``report``, ``resume`` and ``archsmith.load`` work on its folder, ``best/`` is the
+smallest student within the drop, and ``students.json`` lists the Pareto set of
+students (parameters against validation accuracy).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from archsmith._cli_view import console, fmt, run_search
+from archsmith.errors import ConfigError
+
+__all__ = ["compress", "student_front"]
+
+
+def _teacher_reference(folder: Path) -> float | None:
+    """The teacher's validation accuracy when it was a trial of its search (trained on
+    the training split only; the exported teacher was retrained on train+validation, so
+    its accuracy on the validation split now would flatter it)."""
+    try:
+        info = json.loads((folder / "metrics.json").read_text())
+        v = info.get("metrics", {}).get("val_acc")
+        return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def student_front(trials: list[Any]) -> list[dict[str, Any]]:
+    """The students no other beats in both parameters and validation accuracy."""
+    from archsmith._objectives import Objectives, front_of
+
+    objs = Objectives.parse("val_acc,params", "max,min")
+    rows = [(t.number, t.state, t.metrics) for t in trials if t.cached_from is None]
+    front, _ = front_of(objs, rows)
+    by = {t.number: t for t in trials}
+    return [{"number": n, "val_acc": by[n].metrics["val_acc"],
+             "params": by[n].metrics["params"], "arch": by[n].arch}
+            for n in sorted(front, key=lambda n: by[n].metrics["params"])]
+
+
+_H = {
+    "teacher": "The teacher: a search's folder or its best/ (arch.json + weights.pt), "
+               "mlp or cnn space.",
+    "data": "The data the teacher was trained on (default: the one its arch.json names).",
+    "out": "Output folder (default runs/compress-SPACE-DATA-TIME).",
+    "budget": "Students to train (the first half removes layers, the rest shrinks them).",
+    "drop": "Points of validation accuracy a student may lose against the teacher.",
+}
+
+
+def compress(
+    teacher: Annotated[Path, typer.Argument(help=_H["teacher"])],
+    data: Annotated[str | None, typer.Option(help=_H["data"])] = None,
+    out: Annotated[Path | None, typer.Option(help=_H["out"])] = None,
+    budget: Annotated[int, typer.Option(help=_H["budget"])] = 40,
+    epochs: Annotated[int, typer.Option(help="Distillation epochs per student.")] = 10,
+    max_accuracy_drop: Annotated[float, typer.Option(help=_H["drop"])] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the policies and of training.")] = 0,
+    threads: Annotated[int, typer.Option(help="Torch CPU threads.")] = 1,
+) -> None:
+    """Compress a trained network (N2N): students trained by distillation."""
+    from archsmith._config import SearchConfig
+    from archsmith.evaluators._distill import DistillEvaluator, load_teacher
+    from archsmith.search import Search
+
+    if not (math.isfinite(max_accuracy_drop) and max_accuracy_drop >= 0):
+        raise ConfigError(f"--max-accuracy-drop must be a number of points >= 0, got "
+                          f"{max_accuracy_drop:g}; e.g. --max-accuracy-drop 1 keeps students "
+                          "within one point of the teacher.")
+    if budget < 2:
+        raise ConfigError(f"--budget must be at least 2 students, got {budget}.")
+    arch, _sd, meta = load_teacher(teacher)
+    from archsmith._export import read_meta
+
+    folder, _ = read_meta(teacher)
+    info = meta.get("data") or {}
+    data = data or info.get("name")
+    if not data:
+        raise ConfigError(f"{folder / 'arch.json'} does not name the teacher's data; give "
+                          "--data.")
+    split_seed = int((info.get("split") or {}).get("seed", seed))
+    out = out or Path("runs") / f"compress-{meta['space']}-{Path(str(data)).stem}-" \
+        f"{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(out).resolve()
+    training = {"num_threads": threads, "students": str(out / "students"),
+                "data_seed": split_seed}
+    probe = DistillEvaluator(folder.resolve(), data=data, epochs=epochs, seed=seed,
+                             **training)  # type: ignore[arg-type]
+    if info.get("sha256") and probe.dataset.info.get("sha256") != info["sha256"]:
+        raise ConfigError(f"The data {data!r} are not the ones the teacher was trained on "
+                          "(their sha256 differs); give the teacher's data.")
+    teach = probe.teacher_metrics()
+    ref = _teacher_reference(folder)
+    val_ref = ref if ref is not None else teach["val_acc"]
+    console.print(f"teacher: {arch.space.compact(arch)}  params={fmt(teach['params'])}  "
+                  f"val_acc={fmt(val_ref)}  test_acc={fmt(teach['test_acc'])}")
+    cfg = SearchConfig(
+        space=meta["space"], space_config=meta.get("space_config", {}), data=data,
+        strategy="n2n", strategy_config={
+            "teacher": dict(arch.values), "teacher_acc": val_ref,
+            "teacher_params": teach["params"], "removal_trials": budget // 2},
+        budget=budget, epochs=epochs, seed=seed, objective="params", direction="min",
+        constraints=[f"val_acc>={val_ref - max_accuracy_drop:.6g}"],
+        teacher=str(folder.resolve()), training=training, fail_fast=0)
+    search = Search(cfg, out)
+    run_search(search)
+    _report(search, teach, val_ref, max_accuracy_drop)
+
+
+def _report(search: Any, teach: dict[str, float], val_ref: float, drop: float) -> None:
+    from rich.table import Table
+
+    from archsmith.store import Store
+
+    store = Store(search._storage_url or f"sqlite:///{search.out / 'archsmith.db'}")
+    try:
+        row = store.get_search(search.config.name)
+        trials = store.trials(row.id) if row is not None else []
+        best = row.best if row is not None else None
+    finally:
+        store.close()
+    front = student_front(trials)
+    table = Table(title=f"Pareto set of students (teacher: {fmt(teach['params'])} params, "
+                  f"val_acc {fmt(val_ref)})")
+    for col in ("trial", "params", "compression", "val_acc", "architecture"):
+        table.add_column(col)
+    for s in front:
+        arch = search.space.from_dict(s["arch"])
+        table.add_row(str(s["number"]), fmt(s["params"]),
+                      f"{teach['params'] / s['params']:.1f}×", fmt(s["val_acc"]),
+                      search.space.compact(arch))
+    console.print(table)
+    payload: dict[str, Any] = {"teacher": {**teach, "val_acc_reference": val_ref},
+               "max_accuracy_drop": drop, "pareto": front,
+               "best": None if not best else {
+                   "number": best["number"], "params": best["metrics"].get("params"),
+                   "val_acc": best["metrics"].get("val_acc"),
+                   "test_acc": (best.get("final") or {}).get("test_acc"),
+                   "compression": teach["params"] / best["metrics"]["params"]}}
+    (search.out / "students.json").write_text(json.dumps(payload, indent=2) + "\n")
+    if best and best.get("final"):
+        b = payload["best"]
+        console.print(f"smallest student within {drop:g} point(s): trial {b['number']}, "
+                      f"{b['compression']:.1f}× fewer parameters, test_acc "
+                      f"{fmt(b['test_acc'])} (teacher {fmt(teach['test_acc'])}); "
+                      f"weights in {search.out / 'best'}")
+    else:
+        console.print(f"[yellow]no student stayed within {drop:g} point(s) of the teacher; "
+                      f"the Pareto set above is what was reached[/]")

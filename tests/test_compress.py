@@ -1,0 +1,77 @@
+"""``archsmith compress``: N2N students of a trained teacher, trained by distillation,
+stored like a search (show / export / load / resume); bad teachers are refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import archsmith
+from archsmith import Search, SearchConfig
+from archsmith.cli import app
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("teacher") / "run"
+    Search(SearchConfig(data="wine", space="mlp", strategy="random", budget=2, epochs=20,
+                        seed=0, space_config={"max_layers": 3, "widths": [16, 64, 128]}),
+           out).run()
+    return out / "best"
+
+
+def test_compress_writes_students_like_a_search(teacher: Path, tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    result = CliRunner().invoke(app, ["compress", str(teacher), "--out", str(out),
+                                      "--budget", "6", "--epochs", "3",
+                                      "--max-accuracy-drop", "50"])
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "students.json").read_text())
+    assert info["pareto"] and info["best"] is not None
+    assert info["best"]["params"] <= info["teacher"]["params"]
+    params = [s["params"] for s in info["pareto"]]
+    accs = [s["val_acc"] for s in info["pareto"]]
+    assert params == sorted(params) and accs == sorted(accs)  # a front: more is better
+    shown = json.loads(CliRunner().invoke(app, ["show", str(out), "--json"]).output)
+    assert len(shown["trials"]) == 6 and shown["config"]["strategy"] == "n2n"
+    # the exported student is the trained one: its test accuracy is the stored one
+    model = archsmith.load(out, preprocess=False)
+    from archsmith.evaluators import TrainingEvaluator
+
+    ds = TrainingEvaluator("wine").dataset
+    with torch.no_grad():
+        acc = 100.0 * float((model(torch.from_numpy(ds.X_test)).argmax(1).numpy()
+                             == ds.y_test).mean())
+    assert acc == pytest.approx(info["best"]["test_acc"], abs=1e-6)
+    # resume after the budget: nothing is lost, more students are added
+    assert CliRunner().invoke(app, ["resume", str(out), "--budget", "8"]).exit_code == 0
+    shown = json.loads(CliRunner().invoke(app, ["show", str(out), "--json"]).output)
+    assert len(shown["trials"]) == 8
+
+
+def test_bad_teachers_and_settings_are_refused(teacher: Path, tmp_path: Path) -> None:
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["compress", *args, "--out", str(tmp_path / "x")])
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        return " ".join(result.output.split())
+
+    assert "max-accuracy-drop must be" in run(str(teacher), "--max-accuracy-drop", "-1")
+    other = tmp_path / "nb201"
+    shutil.copytree(teacher, other)
+    meta = json.loads((other / "arch.json").read_text())
+    (other / "arch.json").write_text(json.dumps({**meta, "space": "nb201"}))
+    assert "compress works on 'mlp' and 'cnn'" in run(str(other))
+    wrong = tmp_path / "wrong"
+    shutil.copytree(teacher, wrong)
+    sd = torch.load(wrong / "weights.pt", weights_only=True)
+    first = next(k for k, v in sd.items() if v.dim() == 2)
+    sd[first] = torch.zeros(3, 3)
+    torch.save(sd, wrong / "weights.pt")
+    assert "The teacher's weights in" in run(str(wrong))
+    assert "searches have no weights" in run(str(tmp_path / "missing"))
