@@ -92,12 +92,14 @@ def compress(
     if not data:
         raise ConfigError(f"{folder / 'arch.json'} does not name the teacher's data; give "
                           "--data.")
-    split_seed = int((info.get("split") or {}).get("seed", seed))
+    split = info.get("split") or {}
     out = out or Path("runs") / f"compress-{meta['space']}-{Path(str(data)).stem}-" \
         f"{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(out).resolve()
-    training = {"num_threads": threads, "students": str(out / "students"),
-                "data_seed": split_seed}
+    training = {"num_threads": threads, "students": str(out / "students"),  # its split
+                "data_seed": int(split.get("seed", seed)),
+                "val_fraction": float(split.get("val_fraction", 0.15)),
+                "test_fraction": float(split.get("test_fraction", 0.15))}
     probe = DistillEvaluator(folder.resolve(), data=data, epochs=epochs, seed=seed,
                              **training)  # type: ignore[arg-type]
     if info.get("sha256") and probe.dataset.info.get("sha256") != info["sha256"]:

@@ -111,10 +111,10 @@ class Inheritance:
             if not (t.complete and t.feasible and self.path(t.number).is_file()):
                 continue
             mv = moves(t.arch, arch)
+            if mv and t.number == named:  # the strategy made the child from it
+                return t, mv
             if not mv or len(mv) > self.max_moves:
                 continue
-            if t.number == named:
-                return t, mv
             rank = (-float(t.score or 0.0), len(mv), t.number)
             if best is None or rank < best[0]:
                 best = (rank, t, mv)
@@ -131,23 +131,42 @@ class Inheritance:
         target.unlink(missing_ok=True)  # from a run that stopped before it finished
         pick = self.choose(arch, history)
         sd = None if pick is None else self._weights(pick[0])
-        if pick is None or sd is None:
-            store.set_lineage(sid, number, None)
-            self.lineage.pop(number, None)
+        t = None
+        if pick is not None and sd is not None:
+            ds = ev.dataset  # type: ignore[attr-defined]
+            seed = derive_seeds(int(getattr(ev, "seed", 0)), arch.hash)[0]
+            try:
+                t = arch.space.transform(pick[0].arch, arch, sd, input_shape=ds.input_shape,
+                                         num_classes=ds.num_classes, seed=seed,
+                                         rng=np.random.default_rng([cfg.seed, number]))
+                save_checkpoint(target, self._key(arch), {
+                    "net": t.state_dict, "epoch": 0, "curve": [], "seconds": 0.0,
+                    "parent": pick[0].number})
+            except Exception:  # e.g. a full disk: this trial trains from scratch
+                target.unlink(missing_ok=True)
+                t = None
+        if pick is None or t is None:
+            self.forget(store, sid, number)
             return int(cfg.epochs or 1), str(target)
         parent, mv = pick
-        ds = ev.dataset  # type: ignore[attr-defined]
-        seed = derive_seeds(int(getattr(ev, "seed", 0)), arch.hash)[0]
-        t = arch.space.transform(parent.arch, arch, sd, input_shape=ds.input_shape,
-                                 num_classes=ds.num_classes, seed=seed,
-                                 rng=np.random.default_rng([cfg.seed, number]))
-        save_checkpoint(target, self._key(arch), {
-            "net": t.state_dict, "epoch": 0, "curve": [], "seconds": 0.0,
-            "parent": parent.number})
         store.set_lineage(sid, number, parent.number, mv, t.preserving)
         self.lineage[number] = {"parent": parent.number, "moves": mv,
                                 "preserving": t.preserving}
         return self.epochs, str(target)
+
+    def forget(self, store: Store, sid: int, number: int) -> None:
+        """Trial ``number`` inherits nothing (from scratch, answered from storage, or
+        rejected before training)."""
+        if number in self.lineage:
+            store.set_lineage(sid, number, None)
+            del self.lineage[number]
+
+    def load(self, store: Store, sid: int, stored: set[int]) -> None:
+        """Reads the lineage; rows of trials that are no longer stored (dropped when a
+        run stopped) are deleted, so a re-run of that number starts clean."""
+        self.lineage = store.lineage(sid)
+        for n in [n for n in self.lineage if n not in stored]:
+            self.forget(store, sid, n)
 
     def parent(self, number: int) -> int | None:
         entry = self.lineage.get(number)

@@ -272,7 +272,7 @@ class Search:
         rerun = store.drop_running(sid)
         rows = store.trials(sid)
         if self.inheritance is not None:
-            self.inheritance.lineage = store.lineage(sid)
+            self.inheritance.load(store, sid, {r.number for r in rows})
         finished = {r.number: self._record(r) for r in rows}
         self._run_errors: list[str | None] = []
         self.abort_reason = None

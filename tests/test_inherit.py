@@ -195,3 +195,33 @@ def test_show_json_lists_each_trials_parent_and_moves(tmp_path: Path) -> None:
     _, lineage = _stored(out)
     got = {t["number"]: t["inherited"] for t in shown["trials"] if t["inherited"]}
     assert got == {n: {**v} for n, v in lineage.items()} and got
+
+
+def test_eas_widens_a_residual_run_once() -> None:
+    from archsmith.space import create_space
+    from archsmith.strategies import create_strategy
+
+    sp = create_space("mlp", widths=(16, 32), residual=(True,), max_layers=3)
+    eas = create_strategy("eas", sp, seed=0)
+    parent = sp.make({"n_layers": 2, "residual": True, "width_1": 16, "act_1": "relu",
+                      "norm_1": "none", "dropout_1": 0.0, "width_2": 16, "act_2": "relu",
+                      "norm_2": "none", "dropout_2": 0.0})
+    hist = [TrialRecord(0, parent, "complete", 50.0, metrics={"val_acc": 50.0})]
+    for i in range(30):  # widening both layers of the run never asks for a third step
+        child = eas.ask(hist, 1, np.random.default_rng(i))[0]
+        assert child.space.name == "mlp"
+
+
+def test_n2n_remembers_the_teachers_size_once_seen() -> None:
+    from archsmith.space import create_space
+    from archsmith.strategies import create_strategy
+
+    sp = create_space("mlp", max_layers=2)
+    n2n = create_strategy("n2n", sp, seed=0, removal_trials=2)
+    teacher = n2n.teacher_arch  # type: ignore[attr-defined]
+    n2n.tell([TrialRecord(0, teacher, "complete", 90.0,
+                          metrics={"val_acc": 90.0, "params": 1000.0})])
+    small = n2n.ask([TrialRecord(0, teacher, "complete", 90.0)], 1,
+                    np.random.default_rng(0))[0]
+    rec = TrialRecord(1, small, "complete", 90.0, metrics={"val_acc": 90.0, "params": 200.0})
+    assert n2n.reward(rec, *n2n._reference([rec])) == pytest.approx(0.8 * 1.2)  # type: ignore[attr-defined]

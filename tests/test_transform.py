@@ -174,7 +174,9 @@ def test_narrower_keeps_the_largest_units_and_their_weights():
     cnet = child.space.build(child, (2, 24), 5)
     cnet.load_state_dict(t.state_dict)  # shapes consistent
     pw = pnet.state_dict()["0.0.weight"]
-    kept = np.sort(np.argsort(-pw.abs().sum(dim=(1, 2)).numpy(), kind="stable")[:8])
+    bn = pnet[0][1]  # batch norm rescales each channel: importance = |w|·|γ|/σ
+    imp = pw.abs().sum(dim=(1, 2)) * bn.weight.abs() / (bn.running_var + bn.eps).sqrt()
+    kept = np.sort(np.argsort(-imp.detach().numpy(), kind="stable")[:8])
     sd = t.state_dict
     torch.testing.assert_close(sd["0.0.weight"], pw[kept], rtol=0, atol=0)
     for name in ("weight", "bias", "running_mean", "running_var"):
@@ -274,3 +276,15 @@ def test_preserving_is_never_claimed_wrongly(name, shape):
             with torch.no_grad():
                 torch.testing.assert_close(cnet.eval()(x), pnet(x), atol=1e-5, rtol=0)
     assert claimed >= 5
+
+
+def test_deeper_keeps_to_the_spaces_choices():
+    sp = create_space("mlp", dropouts=(0.1,), activations=("gelu", "relu"))
+    a = sp.make({"n_layers": 1, "residual": False, "width_1": 32, "act_1": "gelu",
+                 "norm_1": "none", "dropout_1": 0.1})
+    assert T.layer_specs(T.deeper(a, 2))[1]["dropout"] == 0.1
+    cnn = create_space("cnn", pools=("max",), kernels=(5, 7))
+    b = cnn.make({"n_stages": 1, "head": "avg", "channels_1": 8, "kernel_1": 5,
+                  "pool_1": "max", "residual_1": False, "norm_1": "none"})
+    new = T.layer_specs(T.deeper(b, 2))[1]
+    assert new["pool"] == "max" and new["kernel"] == 5

@@ -83,6 +83,8 @@ class DistillEvaluator(TrainingEvaluator):
 
     #: ``fit_final`` gives the student's own trained weights (no retraining).
     keeps_weights: bool = True
+    #: Every student starts from the teacher: no inheritance, no continued checkpoints.
+    continues: bool = False
 
     def __init__(self, teacher: str | Path, data: Any = "digits", *,
                  temperature: float = 4.0, alpha: float = 0.9,
@@ -120,17 +122,23 @@ class DistillEvaluator(TrainingEvaluator):
         net.load_state_dict(self._teacher_sd)
         return net.to(self._torch_device).eval()
 
-    def _loss(self, logits: torch.Tensor, idx: torch.Tensor, y: torch.Tensor,
-              X: torch.Tensor) -> torch.Tensor:
+    def _soft_targets(self, X: torch.Tensor) -> torch.Tensor:
+        """The teacher's logits on ``X`` (built outside the training's random stream, so
+        a student trains alike whenever it is evaluated)."""
         key = id(X)
         if key not in self._soft:
-            with torch.no_grad():
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
                 net = self._teacher_net()
                 self._soft = {key: torch.cat([net(X[i : i + 1024])
                                               for i in range(0, len(X), 1024)])}
+        return self._soft[key]
+
+    def _loss(self, logits: torch.Tensor, idx: torch.Tensor, y: torch.Tensor,
+              X: torch.Tensor) -> torch.Tensor:
+        soft = self._soft_targets(X)[idx]
         t = self.temperature
         soft = F.kl_div(F.log_softmax(logits / t, dim=1),
-                        F.log_softmax(self._soft[key][idx] / t, dim=1),
+                        F.log_softmax(soft / t, dim=1),
                         reduction="batchmean", log_target=True) * t * t
         return self.alpha * soft + (1 - self.alpha) * F.cross_entropy(logits, y)
 
@@ -147,17 +155,22 @@ class DistillEvaluator(TrainingEvaluator):
 
     def evaluate(self, arch: Architecture, budget: int | None = None, *,
                  checkpoint: str | Path | None = None) -> EvalResult:
-        """Trains the student ``arch`` from the teacher's transformed weights."""
+        """Trains the student ``arch`` from the teacher's transformed weights (``checkpoint``
+        is not used: every student starts from the teacher)."""
+        import tempfile
+
+        self._soft_targets(self._data("train")[0])
+        path = self._student_path(arch)
+        if path is None:  # nothing is kept: train from a temporary checkpoint
+            with tempfile.TemporaryDirectory(prefix="archsmith-student-") as tmp:
+                return self._distil(arch, budget, Path(tmp) / "s.pt")
+        return self._distil(arch, budget, path)
+
+    def _distil(self, arch: Architecture, budget: int | None, target: Path) -> EvalResult:
         from archsmith.evaluators._checkpoint import checkpoint_key, save_checkpoint
         from archsmith.evaluators._training import derive_seeds
 
         ds = self.dataset
-        path = self._student_path(arch)
-        target = Path(checkpoint) if checkpoint is not None else path
-        if target is None:
-            import tempfile
-
-            target = Path(tempfile.mkdtemp(prefix="archsmith-student-")) / "s.pt"
         t = arch.space.transform(self.teacher_arch, arch, self._teacher_sd,
                                  input_shape=ds.input_shape, num_classes=ds.num_classes,
                                  seed=derive_seeds(self.seed, arch.hash)[0])
@@ -166,9 +179,6 @@ class DistillEvaluator(TrainingEvaluator):
         result = super().evaluate(arch, budget, checkpoint=target)
         result.metrics.pop("inherited_from", None)
         result.metrics.pop("resumed_from_epoch", None)
-        if path is not None and target != path and target.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            target.replace(path)
         return result
 
     def fit_final(self, arch: Architecture, budget: int | None = None

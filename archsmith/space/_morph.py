@@ -352,8 +352,11 @@ def _keep_layer(space_name: str, p: dict[str, Any], c: dict[str, Any],
     elif cw >= pw:
         g = np.concatenate([np.arange(pw), rng.choice(pw, size=cw - pw)]).astype(np.int64)
     else:
-        imp = pl.weight.detach().reshape(pw, -1).abs().sum(dim=1).numpy()
-        g = _keep(imp, cw)
+        imp = pl.weight.detach().reshape(pw, -1).abs().sum(dim=1)
+        if isinstance(p["norm"], nn.BatchNorm1d | nn.BatchNorm2d):  # BN rescales each unit
+            bn: Any = p["norm"]
+            imp = imp * (bn.weight.abs() / (bn.running_var + bn.eps).sqrt()).detach()
+        g = _keep(imp.numpy(), cw)
         broken.append(f"layer {i + 1} narrowed")
     w = pl.weight
     if cl.weight.shape[2:] != w.shape[2:]:

@@ -255,6 +255,14 @@ def deeper(arch: Architecture, k: int, **settings: Any) -> Architecture:
         raise SpaceError(f"Unknown setting(s) {sorted(unknown)} for a new {_UNIT[name]}; "
                          f"known: {sorted(new)}.")
     new.update(settings)
+    for field, value in list(new.items()):  # defaults the space does not offer: its nearest
+        if field == "skip" or field in settings:
+            continue
+        choices = arch.space.decisions[arch.space.position(f"{field}_1")].choices
+        if value not in choices:
+            new[field] = min(choices, key=lambda c: (abs(float(c) - float(value))
+                                                     if isinstance(c, int | float) and
+                                                     isinstance(value, int | float) else 0))
     specs.insert(i, new)
     return _rebuild(arch, specs)
 

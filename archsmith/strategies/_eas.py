@@ -200,9 +200,10 @@ class EAS(Strategy):
             kp = torch.softmax(kernel[slot], 0).numpy()
             kchoice = int(rng.choice(len(kp), p=kp / kp.sum()))
         child = parent
-        for i in range(n):
-            if widen[i]:
-                bigger = [s for s in sizes if s > T.layer_specs(child)[i][key]]
+        for i in range(n):  # a run of layers joined by identity skips widens once
+            have = T.layer_specs(child)[i][key]
+            bigger = [s for s in sizes if s > have]
+            if widen[i] and bigger and have == specs[i][key]:
                 child = T.wider(child, i + 1, bigger[0])
         if slot < n:
             prev = T.layer_specs(child)[slot]

@@ -96,6 +96,7 @@ class N2N(Strategy):
         self.pending: dict[str, dict[str, Any]] = {}
         self.told: set[int] = set()
         self.rewards: dict[str, float] = {}
+        self.seen_ref: dict[str, Any] = {}
 
     def _largest(self) -> Architecture:
         sp: Any = self.space
@@ -134,13 +135,13 @@ class N2N(Strategy):
         sp = self.space
         key = "width" if sp.name == "mlp" else "channels"
         sizes = sorted(int(c) for c in sp.decisions[sp.position(f"{key}_1")].choices)  # type: ignore[arg-type]
-        child = base
-        for i, a in enumerate(actions):
-            have = int(T.layer_specs(child)[i][key])
+        child, specs = base, T.layer_specs(base)
+        for i, a in enumerate(actions):  # a run joined by identity skips narrows once
+            have = int(specs[i][key])
             want = self.fractions[a] * have
             fit = [s for s in sizes if s <= want]
             new = fit[-1] if fit else sizes[0]
-            if new != have:
+            if new != have and int(T.layer_specs(child)[i][key]) == have:
                 child = T.narrower(child, i + 1, new)
         return child
 
@@ -179,6 +180,12 @@ class N2N(Strategy):
                     child = self._apply(stage, base, actions)
                     if child.hash not in seen:
                         break
+                if child.hash in seen:  # every student of this base is taken: any neighbour
+                    child, actions = self.space.mutate(base, rng), None
+                    for _try in range(50):
+                        if child.hash not in seen:
+                            break
+                        child = self.space.mutate(child, rng)
                 if actions is not None:
                     self.pending[child.hash] = {"stage": stage, "base": list(base.indices),
                                                 "actions": actions}
@@ -188,11 +195,14 @@ class N2N(Strategy):
 
     # -- learning -----------------------------------------------------------------------
     def _reference(self, history: Sequence[TrialRecord]) -> tuple[float, float | None]:
-        acc, params = self.teacher_acc, self.teacher_params
+        """The teacher's accuracy and size: given, else from its trial (kept once seen)."""
         for t in history:
             if t.complete and t.arch.hash == self.teacher_arch.hash:
-                acc = acc if acc is not None else t.metrics.get("val_acc")
-                params = params if params is not None else t.metrics.get("params")
+                self.seen_ref.update({k: t.metrics[k] for k in ("val_acc", "params")
+                                      if t.metrics.get(k) is not None})
+        acc = self.teacher_acc if self.teacher_acc is not None else self.seen_ref.get("val_acc")
+        params = self.teacher_params if self.teacher_params is not None else \
+            self.seen_ref.get("params")
         return (100.0 if acc is None or acc <= 0 else float(acc)), params
 
     def reward(self, t: TrialRecord, acc_t: float, params_t: float | None) -> float:
@@ -234,7 +244,8 @@ class N2N(Strategy):
     # -- state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"baselines": list(self.baselines), "pending": self.pending,
-                               "told": sorted(self.told), "rewards": dict(self.rewards)}
+                               "told": sorted(self.told), "rewards": dict(self.rewards),
+                               "seen_ref": dict(self.seen_ref)}
         if self.policies:
             out["policies"] = [p.state_dict() for p in self.policies]
             out["opts"] = [o.state_dict() for o in self.opts]
@@ -247,6 +258,7 @@ class N2N(Strategy):
         self.pending = dict(state.get("pending", {}))
         self.told = set(state.get("told", []))
         self.rewards = dict(state.get("rewards", {}))
+        self.seen_ref = dict(state.get("seen_ref", {}))
         if "policies" in state:
             self._ensure(np.random.default_rng(0))
             for p, o, ps, os_ in zip(self.policies, self.opts, state["policies"],
