@@ -338,28 +338,29 @@ class GeneratorCritic(Strategy):
         rng: np.random.Generator,
     ) -> list[Architecture]:
         """Unseen, distinct candidates: policy samples, elite mutations, random ones."""
-        space = self.space
-        taken = set(seen)
-        pool: list[Architecture] = []
+        space, taken, pool = self.space, set(seen), []
+        self._parents: dict[str, int] = {}  # elite edits name their parent (--inherit)
 
-        def add(arch: Architecture) -> None:
+        def add(arch: Architecture, parent: TrialRecord | None = None) -> None:
             arch = self._canon(arch)
             if arch.hash not in taken:
                 taken.add(arch.hash)
                 pool.append(arch)
+                if parent is not None:
+                    self._parents[arch.hash] = parent.number
 
         for a in sampled:
             add(a)
         parents = _elite(done, max(self.num_parents, self.neighbourhood))
         for p in parents[: self.neighbourhood]:
             for a in space.neighbours(p.arch):
-                add(a)
+                add(a, p)
         for p in parents[: self.num_parents]:
             for _ in range(self.mutations):
                 child = p.arch
                 for _edit in range(int(rng.integers(1, self.max_edits + 1))):
                     child = space.mutate(child, rng)
-                add(child)
+                add(child, p)
         for _ in range(self.num_random):
             add(space.sample(rng))
         return pool
