@@ -29,8 +29,7 @@ __all__ = ["compress", "student_front"]
 
 def _teacher_reference(folder: Path) -> float | None:
     """The teacher's validation accuracy when it was a trial of its search (trained on
-    the training split only; the exported teacher was retrained on train+validation, so
-    its accuracy on the validation split now would flatter it)."""
+    the training split only), shown beside the one its exported weights have."""
     try:
         info = json.loads((folder / "metrics.json").read_text())
         v = info.get("metrics", {}).get("val_acc")
@@ -96,20 +95,26 @@ def compress(
     out = out or Path("runs") / f"compress-{meta['space']}-{Path(str(data)).stem}-" \
         f"{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(out).resolve()
-    training = {"num_threads": threads, "students": str(out / "students"),  # its split
-                "data_seed": int(split.get("seed", seed)),
-                "val_fraction": float(split.get("val_fraction", 0.15)),
-                "test_fraction": float(split.get("test_fraction", 0.15))}
+    training: dict[str, Any] = {"num_threads": threads, "students": str(out / "students"),
+                                "data_seed": int(split.get("seed", seed))}  # its split
+    for key in ("val_fraction", "test_fraction"):  # None: the data's own fixed split
+        if isinstance(split.get(key), int | float):
+            training[key] = float(split[key])
     probe = DistillEvaluator(folder.resolve(), data=data, epochs=epochs, seed=seed,
                              **training)  # type: ignore[arg-type]
     if info.get("sha256") and probe.dataset.info.get("sha256") != info["sha256"]:
         raise ConfigError(f"The data {data!r} are not the ones the teacher was trained on "
                           "(their sha256 differs); give the teacher's data.")
     teach = probe.teacher_metrics()
-    ref = _teacher_reference(folder)
-    val_ref = ref if ref is not None else teach["val_acc"]
+    # students start from these weights, so they are compared with them on the same
+    # split (an exported best was retrained on train+validation: its accuracy there is
+    # higher than it was as a trial, and so are its students')
+    val_ref = teach["val_acc"]
+    trial_val = _teacher_reference(folder)
     console.print(f"teacher: {arch.space.compact(arch)}  params={fmt(teach['params'])}  "
-                  f"val_acc={fmt(val_ref)}  test_acc={fmt(teach['test_acc'])}")
+                  f"val_acc={fmt(val_ref)}"
+                  + (f" (as a trial of its search: {fmt(trial_val)})" if trial_val else "")
+                  + f"  test_acc={fmt(teach['test_acc'])}")
     cfg = SearchConfig(
         space=meta["space"], space_config=meta.get("space_config", {}), data=data,
         strategy="n2n", strategy_config={
