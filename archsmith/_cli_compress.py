@@ -52,13 +52,46 @@ def student_front(trials: list[Any]) -> list[dict[str, Any]]:
 
 
 _H = {
-    "teacher": "The teacher: a search's folder or its best/ (arch.json + weights.pt), "
-               "mlp or cnn space.",
+    "teacher": "The teacher: a search's folder or its best/ (arch.json + weights.pt), or "
+               "a state_dict file with --arch; mlp or cnn space.",
     "data": "The data the teacher was trained on (default: the one its arch.json names).",
     "out": "Output folder (default runs/compress-SPACE-DATA-TIME).",
     "budget": "Students to train (the first half removes layers, the rest shrinks them).",
     "drop": "Points of validation accuracy a student may lose against the teacher.",
+    "arch": "With a TEACHER that is a state_dict file (.pt): its architecture, a JSON file "
+            '{"space": "cnn", "decisions": {...}} (and "space_config" if not the default).',
 }
+
+
+def _teacher_folder(weights: Path, arch_file: Path | None, data: str | None,
+                     out: Path) -> Path:
+    """A teacher given as a ``state_dict`` file and an architecture JSON, written as the
+    folder compress reads (``OUT/teacher/``: ``arch.json`` with the data's shape, and
+    ``weights.pt``)."""
+    import shutil
+
+    from archsmith._export import ARCH_FILE, WEIGHTS_FILE
+    from archsmith.evaluators import load_dataset
+
+    if arch_file is None or data is None:
+        raise ConfigError(f"{weights} is a weights file: give its architecture with --arch "
+                          "FILE.json and its data with --data.")
+    try:
+        spec = json.loads(Path(arch_file).read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"Could not read the architecture {arch_file}: {e}.") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("decisions"), dict) \
+            or not isinstance(spec.get("space"), str):
+        raise ConfigError(f'{arch_file} must hold {{"space": NAME, "decisions": {{...}}}}.')
+    ds = load_dataset(data)
+    folder = out / "teacher"
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"space": spec["space"], "space_config": spec.get("space_config", {}),
+            "decisions": spec["decisions"], "input_shape": list(ds.input_shape),
+            "num_classes": int(ds.num_classes), "data": ds.info}
+    (folder / ARCH_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    shutil.copyfile(weights, folder / WEIGHTS_FILE)
+    return folder
 
 
 def compress(
@@ -70,6 +103,7 @@ def compress(
     max_accuracy_drop: Annotated[float, typer.Option(help=_H["drop"])] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed of the policies and of training.")] = 0,
     threads: Annotated[int, typer.Option(help="Torch CPU threads.")] = 1,
+    arch: Annotated[Path | None, typer.Option(help=_H["arch"])] = None,
 ) -> None:
     """Compress a trained network (N2N): students trained by distillation."""
     from archsmith._config import SearchConfig
@@ -82,7 +116,11 @@ def compress(
                           "within one point of the teacher.")
     if budget < 2:
         raise ConfigError(f"--budget must be at least 2 students, got {budget}.")
-    arch, _sd, meta = load_teacher(teacher)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    if Path(teacher).is_file():  # a state_dict and its architecture
+        out = Path(out or Path("runs") / f"compress-{Path(str(data)).stem}-{stamp}").resolve()
+        teacher = _teacher_folder(Path(teacher), arch, data, out)
+    teacher_arch, _sd, meta = load_teacher(teacher)
     from archsmith._export import read_meta
 
     folder, _ = read_meta(teacher)
@@ -92,8 +130,7 @@ def compress(
         raise ConfigError(f"{folder / 'arch.json'} does not name the teacher's data; give "
                           "--data.")
     split = info.get("split") or {}
-    out = out or Path("runs") / f"compress-{meta['space']}-{Path(str(data)).stem}-" \
-        f"{time.strftime('%Y%m%d-%H%M%S')}"
+    out = out or Path("runs") / f"compress-{meta['space']}-{Path(str(data)).stem}-{stamp}"
     out = Path(out).resolve()
     training: dict[str, Any] = {"num_threads": threads, "students": str(out / "students"),
                                 "data_seed": int(split.get("seed", seed))}  # its split
@@ -111,14 +148,15 @@ def compress(
     # higher than it was as a trial, and so are its students')
     val_ref = teach["val_acc"]
     trial_val = _teacher_reference(folder)
-    console.print(f"teacher: {arch.space.compact(arch)}  params={fmt(teach['params'])}  "
+    console.print(f"teacher: {teacher_arch.space.compact(teacher_arch)}  "
+                  f"params={fmt(teach['params'])}  "
                   f"val_acc={fmt(val_ref)}"
                   + (f" (as a trial of its search: {fmt(trial_val)})" if trial_val else "")
                   + f"  test_acc={fmt(teach['test_acc'])}")
     cfg = SearchConfig(
         space=meta["space"], space_config=meta.get("space_config", {}), data=data,
         strategy="n2n", strategy_config={
-            "teacher": dict(arch.values), "teacher_acc": val_ref,
+            "teacher": dict(teacher_arch.values), "teacher_acc": val_ref,
             "teacher_params": teach["params"], "removal_trials": budget // 2},
         budget=budget, epochs=epochs, seed=seed, objective="params", direction="min",
         constraints=[f"val_acc>={val_ref - max_accuracy_drop:.6g}"],

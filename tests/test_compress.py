@@ -75,3 +75,19 @@ def test_bad_teachers_and_settings_are_refused(teacher: Path, tmp_path: Path) ->
     torch.save(sd, wrong / "weights.pt")
     assert "The teacher's weights in" in run(str(wrong))
     assert "searches have no weights" in run(str(tmp_path / "missing"))
+
+
+def test_a_state_dict_file_with_its_architecture_is_a_teacher(teacher: Path,
+                                                             tmp_path: Path) -> None:
+    meta = json.loads((teacher / "arch.json").read_text())
+    arch = tmp_path / "arch.json"
+    arch.write_text(json.dumps({"space": meta["space"], "space_config": meta["space_config"],
+                                "decisions": meta["decisions"]}))
+    out = tmp_path / "c"
+    args = ["compress", str(teacher / "weights.pt"), "--data", "wine", "--out", str(out),
+            "--budget", "2", "--epochs", "1", "--max-accuracy-drop", "100"]
+    result = CliRunner().invoke(app, [*args, "--arch", str(arch)])
+    assert result.exit_code == 0, result.output
+    assert (out / "teacher" / "arch.json").is_file() and (out / "best").is_dir()
+    missing = CliRunner().invoke(app, [*args[:4], "--out", str(tmp_path / "d")])
+    assert missing.exit_code == 2 and "--arch" in missing.output
