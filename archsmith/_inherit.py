@@ -45,10 +45,9 @@ def check_inherit(search: Search) -> None:
             f"--inherit needs networks with weights, but {cfg.benchmark!r} is a tabular "
             "benchmark (it looks results up, nothing is trained). Use --data to train "
             "networks, or leave out --inherit.")
-    from archsmith.transform import supports
+    from archsmith.space._morph_align import SUPPORTED
 
-    if search.space.name not in ("mlp", "cnn") or not supports(search.space.sample(
-            np.random.default_rng(0))):
+    if search.space.name not in SUPPORTED:
         raise ConfigError(
             f"--inherit works on the 'mlp' and 'cnn' spaces (their networks can be "
             f"transformed), not on {search.space.name!r}.")
@@ -208,17 +207,6 @@ def trained_best(search: Search, best: TrialRecord) -> tuple[Any, dict[str, floa
     sd = inh._weights(best)
     if sd is None:
         return None
-    import torch
-
-    from archsmith._threads import torch_threads
-
     ev: Any = search.evaluator
-    ds = ev.dataset
-    with torch_threads(ev.num_threads), torch.random.fork_rng(devices=[]):
-        net = best.arch.space.build(best.arch, ds.input_shape, ds.num_classes)
-        net.load_state_dict(sd)
-        net.eval()
-        loss, acc = ev._score(net, *(t.cpu() for t in ev._data("test")))
-        metrics = {"test_acc": acc, "test_loss": loss, **ev._cost_metrics(net),
-                   "train_seconds": float(best.metrics.get("train_seconds", 0.0))}
-    return net, metrics
+    return ev.score_weights(  # type: ignore[no-any-return]
+        best.arch, sd, float(best.metrics.get("train_seconds", 0.0)))

@@ -196,14 +196,7 @@ class DistillEvaluator(TrainingEvaluator):
                 path, checkpoint_key(self.describe(), arch.hash))
         if state is None:
             raise ConfigError(f"The student {arch!r} has no kept weights.")
-        ds = self.dataset
-        net = arch.space.build(arch, ds.input_shape, ds.num_classes)
-        net.load_state_dict(state["net"])
-        net = net.to(self._torch_device).eval()
-        loss, acc = self._score(net, *self._data("test"))
-        net = net.cpu().eval()
-        return net, {"test_acc": acc, "test_loss": loss, **self._cost_metrics(net),
-                     "train_seconds": float(state.get("seconds", 0.0))}
+        return self.score_weights(arch, state["net"], float(state.get("seconds", 0.0)))
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "kind": "distill", "teacher": self.teacher,

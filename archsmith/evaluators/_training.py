@@ -430,6 +430,21 @@ class TrainingEvaluator:
                 torch.cuda.empty_cache()
         return EvalResult(metrics=metrics, cost=time.perf_counter() - start, curve=curve)
 
+    def score_weights(self, arch: Architecture, state_dict: dict[str, Any],
+                      train_seconds: float = 0.0
+                      ) -> tuple[torch.nn.Module, dict[str, float]]:
+        """``arch`` with trained weights kept from the search (no retraining), scored
+        once on the test split, as :meth:`fit_final` returns it."""
+        ds = self.dataset
+        with torch_threads(self.num_threads), torch.random.fork_rng(devices=[]):
+            net = arch.space.build(arch, ds.input_shape, ds.num_classes)
+            net.load_state_dict(state_dict)
+            net = net.to(self._torch_device).eval()
+            loss, acc = self._score(net, *self._data("test"))
+            net = net.cpu().eval()
+            return net, {"test_acc": acc, "test_loss": loss, **self._cost_metrics(net),
+                         "train_seconds": float(train_seconds)}
+
     def fit_final(
         self, arch: Architecture, budget: int | None = None
     ) -> tuple[torch.nn.Module, dict[str, float]]:
