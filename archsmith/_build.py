@@ -51,8 +51,8 @@ def build_evaluator(cfg: SearchConfig) -> Evaluator:
         )
     allowed = {"batch_size", "lr", "weight_decay", "device", "num_threads"}
     if cfg.teacher:  # students of a teacher, trained by distillation
-        allowed |= {"temperature", "alpha", "students", "data_seed", "val_fraction",
-                    "test_fraction"}
+        allowed |= {"temperature", "alpha", "students", "final_teacher", "data_seed",
+                    "val_fraction", "test_fraction"}
     unknown = sorted(set(cfg.training) - allowed)
     if unknown:
         raise ConfigError(f"Unknown training setting(s) {unknown}; valid: {sorted(allowed)}.")

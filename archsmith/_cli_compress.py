@@ -9,6 +9,13 @@ within ``--max-accuracy-drop`` points of the teacher's. So ``show``, ``export``,
 ``report``, ``resume`` and ``archsmith.load`` work on its folder, ``best/`` is the
 smallest student within the drop, and ``students.json`` lists the Pareto set of
 students (parameters against validation accuracy).
+
+Students are chosen on the validation split, so the teacher they learn from and are
+held to must not have seen it. A search's exported best has (it is retrained on
+train+validation): compress then first trains the teacher's architecture on the
+training split only (``OUT/teacher-train/``, the teacher's epochs and seed), chooses
+students against it, and distils the chosen one from the full teacher on
+train+validation for ``best/``, as a search retrains its best.
 """
 
 from __future__ import annotations
@@ -36,6 +43,59 @@ def _teacher_reference(folder: Path) -> float | None:
         return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def _saw_validation(folder: Path) -> bool:
+    """Whether the teacher's weights were trained on the validation split as well: a
+    search's best retrained on train+validation (not one exported with a trial's own
+    weights, which saw the training split only)."""
+    try:
+        info = json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and "final" in info and "weights" not in info
+
+
+def _train_only_teacher(folder: Path, data: str, training: dict[str, Any], out: Path
+                        ) -> Path:
+    """The teacher's architecture trained on the training split only, with its epochs and
+    seed (``out/teacher-train/``; kept, so a resumed compress reuses it)."""
+    import shutil
+
+    import torch
+
+    from archsmith._export import ARCH_FILE, METRICS_FILE, WEIGHTS_FILE
+    from archsmith.evaluators import TrainingEvaluator
+    from archsmith.evaluators._checkpoint import checkpoint_key, load_checkpoint
+    from archsmith.evaluators._distill import load_teacher
+
+    target = out / "teacher-train"
+    if (target / WEIGHTS_FILE).is_file():
+        return target
+    arch, _, meta = load_teacher(folder)
+    info = json.loads((folder / METRICS_FILE).read_text())
+    epochs = int(info.get("metrics", {}).get("epochs") or 20)
+    seed = int(((meta.get("data") or {}).get("split") or {}).get("seed") or 0)
+    settings = {k: v for k, v in training.items() if k not in ("students", "final_teacher")}
+    ev = TrainingEvaluator(data=data, epochs=epochs, seed=seed, **settings)
+    target.mkdir(parents=True, exist_ok=True)
+    ckpt = target / "training.ckpt"
+    console.print(f"the teacher's weights have seen the validation split: training its "
+                  f"architecture on the training split only ({epochs} epochs) to choose "
+                  f"students with")
+    result = ev.evaluate(arch, checkpoint=ckpt)
+    state = load_checkpoint(ckpt, checkpoint_key(ev.describe(), arch.hash))
+    if result.error or state is None:
+        raise ConfigError(f"Training the teacher on the training split failed: "
+                          f"{result.error or 'no weights'}.")
+    shutil.copyfile(folder / ARCH_FILE, target / ARCH_FILE)
+    (target / METRICS_FILE).write_text(json.dumps(
+        {"metrics": result.metrics, "weights": "trained on the training split only"},
+        indent=2) + "\n")
+    torch.save(state["net"], target / (WEIGHTS_FILE + ".tmp"))
+    (target / (WEIGHTS_FILE + ".tmp")).replace(target / WEIGHTS_FILE)  # written last
+    ckpt.unlink(missing_ok=True)
+    return target
 
 
 def student_front(trials: list[Any]) -> list[dict[str, Any]]:
@@ -143,16 +203,21 @@ def compress(
         raise ConfigError(f"The data {data!r} are not the ones the teacher was trained on "
                           "(their sha256 differs); give the teacher's data.")
     teach = probe.teacher_metrics()
-    # students start from these weights, so they are compared with them on the same
-    # split (an exported best was retrained on train+validation: its accuracy there is
-    # higher than it was as a trial, and so are its students')
-    val_ref = teach["val_acc"]
     trial_val = _teacher_reference(folder)
     console.print(f"teacher: {teacher_arch.space.compact(teacher_arch)}  "
-                  f"params={fmt(teach['params'])}  "
-                  f"val_acc={fmt(val_ref)}"
+                  f"params={fmt(teach['params'])}  val_acc={fmt(teach['val_acc'])}"
                   + (f" (as a trial of its search: {fmt(trial_val)})" if trial_val else "")
                   + f"  test_acc={fmt(teach['test_acc'])}")
+    chooser = folder.resolve()
+    if _saw_validation(folder):  # choose with a teacher that has not seen validation
+        chooser = _train_only_teacher(folder, str(data), training, out).resolve()
+        training["final_teacher"] = str(folder.resolve())
+        probe = DistillEvaluator(chooser, data=data, epochs=epochs, seed=seed,
+                                 **training)  # type: ignore[arg-type]
+        teach = {**teach, "val_acc": probe.teacher_metrics()["val_acc"]}
+        console.print(f"teacher trained on the training split: val_acc "
+                      f"{fmt(teach['val_acc'])} (students are held to this)")
+    val_ref = teach["val_acc"]
     cfg = SearchConfig(
         space=meta["space"], space_config=meta.get("space_config", {}), data=data,
         strategy="n2n", strategy_config={
@@ -160,7 +225,7 @@ def compress(
             "teacher_params": teach["params"], "removal_trials": budget // 2},
         budget=budget, epochs=epochs, seed=seed, objective="params", direction="min",
         constraints=[f"val_acc>={val_ref - max_accuracy_drop:.6g}"],
-        teacher=str(folder.resolve()), training=training, fail_fast=0)
+        teacher=str(chooser), training=training, fail_fast=0)
     search = Search(cfg, out)
     run_search(search)
     _report(search, teach, val_ref, max_accuracy_drop)
@@ -189,7 +254,8 @@ def _report(search: Any, teach: dict[str, float], val_ref: float, drop: float) -
                       f"{teach['params'] / s['params']:.1f}×", fmt(s["val_acc"]),
                       search.space.compact(arch))
     console.print(table)
-    payload: dict[str, Any] = {"teacher": {**teach, "val_acc_reference": val_ref},
+    payload: dict[str, Any] = {"teacher": {**teach, "val_acc_reference": val_ref,
+                                           "reference_weights": search.config.teacher},
                "max_accuracy_drop": drop, "pareto": front,
                "best": None if not best else {
                    "number": best["number"], "params": best["metrics"].get("params"),

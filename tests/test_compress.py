@@ -39,6 +39,16 @@ def test_compress_writes_students_like_a_search(teacher: Path, tmp_path: Path) -
     assert params == sorted(params) and accs == sorted(accs)  # a front: more is better
     shown = json.loads(CliRunner().invoke(app, ["show", str(out), "--json"]).output)
     assert len(shown["trials"]) == 6 and shown["config"]["strategy"] == "n2n"
+    # the exported teacher saw the validation split: students are chosen with its
+    # architecture trained on the training split only, which reproduces its trial
+    trial = json.loads((teacher / "metrics.json").read_text())["metrics"]["val_acc"]
+    ref = json.loads((out / "teacher-train" / "metrics.json").read_text())
+    assert ref["metrics"]["val_acc"] == pytest.approx(trial, abs=1e-9)
+    assert info["teacher"]["val_acc_reference"] == pytest.approx(trial, abs=1e-9)
+    assert shown["config"]["teacher"] == str((out / "teacher-train").resolve())
+    assert shown["config"]["training"]["final_teacher"] == str(teacher.resolve())
+    final = json.loads((out / "best" / "metrics.json").read_text())
+    assert "weights" not in final  # distilled again from the full teacher on train+val
     # the exported student is the trained one: its test accuracy is the stored one
     model = archsmith.load(out, preprocess=False)
     from archsmith.evaluators import TrainingEvaluator
@@ -89,5 +99,6 @@ def test_a_state_dict_file_with_its_architecture_is_a_teacher(teacher: Path,
     result = CliRunner().invoke(app, [*args, "--arch", str(arch)])
     assert result.exit_code == 0, result.output
     assert (out / "teacher" / "arch.json").is_file() and (out / "best").is_dir()
+    assert not (out / "teacher-train").exists()  # nothing says it saw validation data
     missing = CliRunner().invoke(app, [*args[:4], "--out", str(tmp_path / "d")])
     assert missing.exit_code == 2 and "--arch" in missing.output

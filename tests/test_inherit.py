@@ -225,3 +225,23 @@ def test_n2n_remembers_the_teachers_size_once_seen() -> None:
                     np.random.default_rng(0))[0]
     rec = TrialRecord(1, small, "complete", 90.0, metrics={"val_acc": 90.0, "params": 200.0})
     assert n2n.reward(rec, *n2n._reference([rec])) == pytest.approx(0.8 * 1.2)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("insert_pool", [True, False])
+def test_eas_inserts_pooling_stages_only_when_allowed(insert_pool: bool) -> None:
+    from archsmith.space import create_space
+    from archsmith.strategies import create_strategy
+    from archsmith.transform import layer_specs
+
+    sp = create_space("cnn")
+    eas = create_strategy("eas", sp, seed=0, insert_pool=insert_pool)
+    seed = eas.ask([], 1, np.random.default_rng(0))[0]
+    hist = [TrialRecord(0, seed, "complete", 50.0, metrics={"val_acc": 50.0})]
+    pools = set()
+    for i in range(40):
+        child = eas.ask(hist, 1, np.random.default_rng(i))[0]
+        if eas.pending.get(child.hash) is None:  # type: ignore[attr-defined]
+            continue  # the fallback's random mutation, not the controller's action
+        pools |= {s["pool"] for s in layer_specs(child)[1:]}
+    assert ("max" in pools or "avg" in pools) == insert_pool
+    assert "none" in pools

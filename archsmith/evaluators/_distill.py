@@ -4,6 +4,11 @@ shape (:mod:`archsmith.transform`: the largest units of narrowed layers kept, re
 layers dropped) and learns from the teacher's softened logits (Hinton et al. 2015) and
 the labels. The trained student's weights are kept, so the exported network is the
 student that was scored.
+
+When the teacher's weights have seen the validation split (a search's exported best is
+retrained on train+validation), students are chosen with a teacher trained on the
+training split only, and ``final_teacher`` names the full one: the chosen student is
+then distilled again from it on train+validation, as a search retrains its best.
 """
 
 from __future__ import annotations
@@ -78,6 +83,8 @@ class DistillEvaluator(TrainingEvaluator):
         temperature: Softening of both logits in the distillation term.
         alpha: Weight of the distillation term (``1 - alpha``: the labels' cross-entropy).
         students: Folder where trained students' weights are kept (``None``: not kept).
+        final_teacher: Folder of the teacher that :meth:`fit_final` distils from, on
+            train+validation (``None``: ``fit_final`` gives the student's kept weights).
         **kwargs: Further :class:`TrainingEvaluator` settings.
     """
 
@@ -88,7 +95,8 @@ class DistillEvaluator(TrainingEvaluator):
 
     def __init__(self, teacher: str | Path, data: Any = "digits", *,
                  temperature: float = 4.0, alpha: float = 0.9,
-                 students: str | Path | None = None, **kwargs: Any) -> None:
+                 students: str | Path | None = None,
+                 final_teacher: str | Path | None = None, **kwargs: Any) -> None:
         super().__init__(data=data, **kwargs)
         if not (isinstance(temperature, int | float) and temperature > 0):
             raise ConfigError(f"temperature must be a positive number, got {temperature!r}.")
@@ -110,6 +118,13 @@ class DistillEvaluator(TrainingEvaluator):
 
         folder, _ = read_meta(self.teacher)
         self._teacher_sha = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
+        self.final_teacher = None if final_teacher is None else str(final_teacher)
+        self.keeps_weights = self.final_teacher is None
+        if self.final_teacher is not None:
+            final_arch, _, _ = load_teacher(self.final_teacher)
+            if final_arch.hash != self.teacher_arch.hash:
+                raise ConfigError(f"final_teacher {self.final_teacher} is another network "
+                                  f"than the teacher {self.teacher}.")
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -184,8 +199,13 @@ class DistillEvaluator(TrainingEvaluator):
     def fit_final(self, arch: Architecture, budget: int | None = None
                   ) -> tuple[torch.nn.Module, dict[str, float]]:
         """The student's own trained weights (kept by :meth:`evaluate`), scored once on
-        the test split; retrained by distillation when they are not kept."""
+        the test split; retrained by distillation when they are not kept. With a
+        ``final_teacher``: the student distilled from it on train+validation, from its
+        transformed weights."""
         from archsmith.evaluators._checkpoint import checkpoint_key, load_checkpoint
+
+        if self.final_teacher is not None:
+            return self._distil_final(arch, budget)
 
         path = self._student_path(arch)
         state = None if path is None else load_checkpoint(
@@ -198,7 +218,37 @@ class DistillEvaluator(TrainingEvaluator):
             raise ConfigError(f"The student {arch!r} has no kept weights.")
         return self.score_weights(arch, state["net"], float(state.get("seconds", 0.0)))
 
+    def _distil_final(self, arch: Architecture, budget: int | None
+                      ) -> tuple[torch.nn.Module, dict[str, float]]:
+        import copy
+
+        import numpy as np
+
+        from archsmith._threads import torch_threads
+        from archsmith.evaluators._training import TrainingFailed, derive_seeds
+
+        assert self.final_teacher is not None
+        final = copy.copy(self)  # the same settings, the full teacher
+        final.teacher_arch, final._teacher_sd, _ = load_teacher(self.final_teacher)
+        final._soft = {}
+        ds = self.dataset
+        t = arch.space.transform(final.teacher_arch, arch, final._teacher_sd,
+                                 input_shape=ds.input_shape, num_classes=ds.num_classes,
+                                 seed=derive_seeds(self.seed, arch.hash)[0])
+        X = torch.from_numpy(np.concatenate([ds.X_train, ds.X_val])).to(self._torch_device)
+        y = torch.from_numpy(np.concatenate([ds.y_train, ds.y_val])).to(self._torch_device)
+        start = {"net": t.state_dict, "epoch": 0, "curve": [], "seconds": 0.0}
+        try:
+            with torch_threads(self.num_threads), self._rng_context():
+                net, _, seconds = final._train(arch, self._epochs(budget), X, y, None, start)
+        except TrainingFailed as e:
+            raise ConfigError(f"Final distillation of {arch!r} failed: {e}.") from None
+        return self.score_weights(arch, net.state_dict(), seconds)
+
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "kind": "distill", "teacher": self.teacher,
-                "teacher_sha256": self._teacher_sha, "temperature": self.temperature,
-                "alpha": self.alpha}
+        out = {**super().describe(), "kind": "distill", "teacher": self.teacher,
+               "teacher_sha256": self._teacher_sha, "temperature": self.temperature,
+               "alpha": self.alpha}
+        if self.final_teacher is not None:
+            out["final_teacher"] = self.final_teacher
+        return out

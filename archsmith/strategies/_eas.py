@@ -3,10 +3,14 @@
 
 A bidirectional LSTM encodes the layer sequence of the current network; a Net2Wider
 actor decides for every layer whether to widen it (to the next larger width of the
-space) and a Net2Deeper actor where to insert a new layer (or not to) and with which
-kernel. The child names its parent, so with ``--inherit`` it starts from the parent's
-weights transformed by Net2Net (the function is preserved) and trains briefly. The
-controller learns by REINFORCE from the children's validation accuracy, shaped as in
+space) and a Net2Deeper actor where to insert a new layer (or not to) and what it is:
+its kernel and, in a ``cnn`` space with ``insert_pool=True`` (the default), whether it
+pools. The paper's seed networks carry their pooling layers and its actions never add
+one; here the seed is the space's smallest network, which does not pool, so a new stage
+may bring the downsampling that the ``cnn`` space's good networks have (an inserted
+stage that pools changes the function; every weight is still reused). The child names
+its parent, so with ``--inherit`` it starts from the parent's weights transformed by
+Net2Net (the function is preserved) and trains briefly. The controller learns by REINFORCE from the children's validation accuracy, shaped as in
 the paper by ``tan(acc · π/2)``, against a moving-average baseline.
 
 The first proposal is the seed network (by default the smallest of the space: one
@@ -54,14 +58,14 @@ def layer_features(arch: Architecture) -> torch.Tensor:
 
 
 class _Controller(torch.nn.Module):
-    def __init__(self, features: int, hidden: int, kernels: int) -> None:
+    def __init__(self, features: int, hidden: int, options: int) -> None:
         super().__init__()
         self.embed = torch.nn.Linear(features, hidden)
         self.lstm = torch.nn.LSTM(hidden, hidden, batch_first=True, bidirectional=True)
         self.wider = torch.nn.Linear(2 * hidden, 1)
         self.where = torch.nn.Linear(2 * hidden, 1)
         self.stay = torch.nn.Parameter(torch.zeros(1))
-        self.kernel = torch.nn.Linear(2 * hidden, kernels)
+        self.kernel = torch.nn.Linear(2 * hidden, options)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         h, _ = self.lstm(torch.tanh(self.embed(x)).unsqueeze(0))
@@ -81,6 +85,8 @@ class EAS(Strategy):
         entropy_coef: Weight of the entropy bonus.
         baseline_decay: Decay of the moving-average baseline.
         max_tries: Samples tried for a new child before a random mutation of the parent.
+        insert_pool: Whether a stage inserted into a ``cnn`` network may pool (``False``:
+            the paper's action space, kernel only).
         seed: Seed of the controller's initial weights (``None``: from the first ``ask``).
 
     Example:
@@ -100,7 +106,7 @@ class EAS(Strategy):
 
     def __init__(self, space: SearchSpace, seed_network: dict[str, Any] | None = None,
                  hidden: int = 32, lr: float = 0.01, entropy_coef: float = 0.01,
-                 baseline_decay: float = 0.8, max_tries: int = 8,
+                 baseline_decay: float = 0.8, max_tries: int = 8, insert_pool: bool = True,
                  seed: int | None = None) -> None:
         super().__init__(space)
         if space.name not in _PER:
@@ -110,6 +116,7 @@ class EAS(Strategy):
         self.start = space.make(seed_network) if seed_network else self._smallest()
         self.hidden, self.lr, self.entropy_coef = hidden, lr, entropy_coef
         self.baseline_decay, self.max_tries, self.seed = baseline_decay, max_tries, seed
+        self.insert_pool = insert_pool
         self.controller: _Controller | None = None
         self.opt: torch.optim.Optimizer | None = None
         self.baseline: float | None = None
@@ -136,14 +143,18 @@ class EAS(Strategy):
     def _features(self, arch: Architecture) -> torch.Tensor:
         return layer_features(arch)
 
-    def _kernels(self) -> tuple[Any, ...]:
-        """Options of an inserted layer: a cnn stage's kernel; an mlp layer is ReLU
-        (Net2DeeperNet's identity needs an activation with f(f(x)) = f(x))."""
-        key = "kernel_1" if self.space.name == "cnn" else "act_1"
-        options = tuple(self.space.decisions[self.space.position(key)].choices)
-        if self.space.name == "mlp":
-            return ("relu",) if "relu" in options else options[:1]
-        return options
+    def _options(self) -> list[dict[str, Any]]:
+        """What an inserted layer can be: a cnn stage's kernel (and pooling, with
+        ``insert_pool``); an mlp layer is ReLU (Net2DeeperNet's identity needs an
+        activation with f(f(x)) = f(x))."""
+        sp = self.space
+        if sp.name == "mlp":
+            acts = sp.decisions[sp.position("act_1")].choices
+            return [{"act": "relu" if "relu" in acts else acts[0]}]
+        kernels = sp.decisions[sp.position("kernel_1")].choices
+        pools = sp.decisions[sp.position("pool_1")].choices if self.insert_pool else ()
+        pools = tuple(pools) or ("none",)
+        return [{"kernel": k, "pool": p} for p in pools for k in kernels]
 
     def _ensure(self, rng: np.random.Generator) -> _Controller:
         if self.controller is None:
@@ -152,7 +163,7 @@ class EAS(Strategy):
             with gen_state:
                 torch.manual_seed(seed)
                 self.controller = _Controller(int(self._features(self.start).shape[1]),
-                                              self.hidden, len(self._kernels()))
+                                              self.hidden, len(self._options()))
             self.opt = torch.optim.Adam(self.controller.parameters(), lr=self.lr)
         return self.controller
 
@@ -206,9 +217,9 @@ class EAS(Strategy):
             if widen[i] and bigger and have == specs[i][key]:
                 child = T.wider(child, i + 1, bigger[0])
         if slot < n:
-            prev = T.layer_specs(child)[slot]
-            extra = ({"kernel": self._kernels()[kchoice], "residual": prev["residual"]}
-                     if sp.name == "cnn" else {"act": self._kernels()[kchoice]})
+            extra = dict(self._options()[kchoice])
+            if sp.name == "cnn":
+                extra["residual"] = T.layer_specs(child)[slot]["residual"]
             child = T.deeper(child, slot + 2, **extra)
         return child, {"widen": widen, "can_widen": can_widen, "where": slot,
                        "can_insert": can_insert, "kernel": kchoice}
@@ -306,7 +317,8 @@ class EAS(Strategy):
     def config(self) -> dict[str, Any]:
         return {"seed_network": self.seed_network, "hidden": self.hidden, "lr": self.lr,
                 "entropy_coef": self.entropy_coef, "baseline_decay": self.baseline_decay,
-                "max_tries": self.max_tries, "seed": self.seed}
+                "max_tries": self.max_tries, "insert_pool": self.insert_pool,
+                "seed": self.seed}
 
 
 STRATEGIES.add(
