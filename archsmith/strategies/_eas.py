@@ -10,8 +10,9 @@ one; here the seed is the space's smallest network, which does not pool, so a ne
 may bring the downsampling that the ``cnn`` space's good networks have (an inserted
 stage that pools changes the function; every weight is still reused). The child names
 its parent, so with ``--inherit`` it starts from the parent's weights transformed by
-Net2Net (the function is preserved) and trains briefly. The controller learns by REINFORCE from the children's validation accuracy, shaped as in
-the paper by ``tan(acc · π/2)``, against a moving-average baseline.
+Net2Net (the function is preserved) and trains briefly. The controller learns by
+REINFORCE from the children's validation accuracy, shaped as in the paper by
+``tan(acc · π/2)``, against a moving-average baseline.
 
 The first proposal is the seed network (by default the smallest of the space: one
 layer/stage of the smallest width); each later one transforms the best complete
