@@ -31,7 +31,11 @@ import typer
 from archsmith._cli_view import console, fmt, run_search
 from archsmith.errors import ConfigError
 
-__all__ = ["compress", "student_front"]
+__all__ = ["SUMMARY", "compress", "report_students", "student_front"]
+
+#: What ``compress`` measured of its teacher (``OUT/compress.json``): what the students
+#: are compared with when ``students.json`` is written, after a resume too.
+SUMMARY = "compress.json"
 
 
 def _teacher_reference(folder: Path) -> float | None:
@@ -227,14 +231,23 @@ def compress(
         constraints=[f"val_acc>={val_ref - max_accuracy_drop:.6g}"],
         teacher=str(chooser), training=training, fail_fast=0)
     search = Search(cfg, out)
+    (search.out / SUMMARY).write_text(json.dumps(
+        {"teacher": teach, "val_acc_reference": val_ref,
+         "max_accuracy_drop": max_accuracy_drop}, indent=2) + "\n")
     run_search(search)
-    _report(search, teach, val_ref, max_accuracy_drop)
+    report_students(search)
 
 
-def _report(search: Any, teach: dict[str, float], val_ref: float, drop: float) -> None:
+def report_students(search: Any) -> None:
+    """Prints the Pareto set of a compress run's students and writes ``students.json``
+    (``archsmith resume`` of a compress run calls it as well)."""
     from rich.table import Table
 
     from archsmith.store import Store
+
+    info = json.loads((search.out / SUMMARY).read_text())
+    teach, val_ref = info["teacher"], float(info["val_acc_reference"])
+    drop = float(info["max_accuracy_drop"])
 
     store = Store(search._storage_url or f"sqlite:///{search.out / 'archsmith.db'}")
     try:

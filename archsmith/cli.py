@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archsmith._cli_bench import bench, critic_eval_cmd
-from archsmith._cli_compress import compress
+from archsmith._cli_compress import SUMMARY, compress, report_students
 from archsmith._cli_view import console, err_console, fail, fmt, run_search
 from archsmith._errors_text import final_label
 from archsmith._predict import predict_command
@@ -200,6 +200,8 @@ def resume(
                       time_budget=time_budget)
     console.print(f"resuming {out}")
     run_search(s)
+    if s.config.teacher and (s.out / SUMMARY).is_file():  # a compress run
+        report_students(s)
 
 
 def _print_searches(searches: list[Any]) -> None:

@@ -102,3 +102,49 @@ def test_a_state_dict_file_with_its_architecture_is_a_teacher(teacher: Path,
     assert not (out / "teacher-train").exists()  # nothing says it saw validation data
     missing = CliRunner().invoke(app, [*args[:4], "--out", str(tmp_path / "d")])
     assert missing.exit_code == 2 and "--arch" in missing.output
+
+
+def _complete(db: Path) -> int:
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db) as con:
+            return int(con.execute("select count(*) from archsmith_trials where state = "
+                                   "'complete'").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_9_then_the_same_command_or_resume_goes_on(teacher: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "c"
+    args = ["compress", str(teacher), "--out", str(out), "--budget", "10", "--epochs", "40",
+            "--max-accuracy-drop", "50"]
+    proc = subprocess.Popen([sys.executable, "-m", "archsmith", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while _complete(out / "archsmith.db") < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    show = ["show", str(out), "--json"]
+    before = [t for t in json.loads(CliRunner().invoke(app, show).output)["trials"]
+              if t["state"] == "complete"]
+    assert 3 <= len(before) < 10 and not (out / "students.json").exists()
+    result = CliRunner().invoke(app, args)  # the same command continues the stored run
+    assert result.exit_code == 0, result.output
+    after = {t["number"]: t for t in json.loads(CliRunner().invoke(app, show).output)["trials"]}
+    assert len(after) == 10 and all(t["state"] == "complete" for t in after.values())
+    assert all(after[t["number"]]["metrics"] == t["metrics"] for t in before)
+    assert json.loads((out / "students.json").read_text())["best"] is not None
+    (out / "students.json").unlink()
+    result = CliRunner().invoke(app, ["resume", str(out), "--budget", "11"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "students.json").read_text())["pareto"]
