@@ -29,6 +29,7 @@ from typing import Annotated, Any
 import typer
 
 from archsmith._cli_view import console, fmt, run_search
+from archsmith._run_folder import POINTER_FILE, write_atomic
 from archsmith.errors import ConfigError
 
 __all__ = ["SUMMARY", "compress", "report_students", "student_front"]
@@ -60,10 +61,34 @@ def _saw_validation(folder: Path) -> bool:
     return isinstance(info, dict) and "final" in info and "weights" not in info
 
 
+def _search_settings(folder: Path) -> dict[str, Any]:
+    """The seed and training settings of the search whose best ``folder`` is, when its
+    run folder (``folder/..``) holds it; ``{}`` otherwise."""
+    from archsmith._run_folder import read_pointer
+    from archsmith.store import Store
+
+    try:
+        pointer = read_pointer(folder.parent)
+        store = Store(pointer["storage"])
+        try:
+            row = store.get_search(pointer["name"])
+        finally:
+            store.close()
+        cfg = row.config if row is not None else {}
+    except Exception:  # no run folder beside it, or storage we cannot open: defaults
+        return {}
+    training = {k: v for k, v in (cfg.get("training") or {}).items()
+                if k in ("batch_size", "lr", "weight_decay", "data_seed")}
+    return {"seed": cfg.get("seed"), **training}
+
+
 def _train_only_teacher(folder: Path, data: str, training: dict[str, Any], out: Path
                         ) -> Path:
-    """The teacher's architecture trained on the training split only, with its epochs and
-    seed (``out/teacher-train/``; kept, so a resumed compress reuses it)."""
+    """The teacher's architecture trained on the training split only, with its epochs,
+    seed and training settings (read from its search when its run folder is beside it)
+    into ``out/teacher-train/``; reused by a resumed compress when it was made from the
+    same teacher, data and settings."""
+    import hashlib
     import shutil
 
     import torch
@@ -73,20 +98,35 @@ def _train_only_teacher(folder: Path, data: str, training: dict[str, Any], out: 
     from archsmith.evaluators._checkpoint import checkpoint_key, load_checkpoint
     from archsmith.evaluators._distill import load_teacher
 
-    target = out / "teacher-train"
-    if (target / WEIGHTS_FILE).is_file():
-        return target
     arch, _, meta = load_teacher(folder)
     info = json.loads((folder / METRICS_FILE).read_text())
     epochs = int(info.get("metrics", {}).get("epochs") or 20)
-    seed = int(((meta.get("data") or {}).get("split") or {}).get("seed") or 0)
+    split_seed = ((meta.get("data") or {}).get("split") or {}).get("seed")
+    found = _search_settings(folder)
+    seed = found.pop("seed", None)
+    seed = int(seed if isinstance(seed, int) else split_seed or 0)
     settings = {k: v for k, v in training.items() if k not in ("students", "final_teacher")}
+    settings.update(found)
     ev = TrainingEvaluator(data=data, epochs=epochs, seed=seed, **settings)
+    made_from = {"teacher_sha256": hashlib.sha256((folder / WEIGHTS_FILE).read_bytes())
+                 .hexdigest(), "data_sha256": ev.dataset.info.get("sha256"),
+                 "epochs": epochs, "seed": seed,
+                 "settings": {k: v for k, v in settings.items() if k != "num_threads"}}
+    target = out / "teacher-train"
+    if (target / WEIGHTS_FILE).is_file():
+        try:
+            kept = json.loads((target / METRICS_FILE).read_text()).get("made_from")
+        except (OSError, ValueError, AttributeError):
+            kept = None
+        if kept == made_from:
+            return target
+        raise ConfigError(f"{target} was trained from another teacher, data or settings "
+                          f"than {folder}; give another --out folder.")
     target.mkdir(parents=True, exist_ok=True)
     ckpt = target / "training.ckpt"
     console.print(f"the teacher's weights have seen the validation split: training its "
-                  f"architecture on the training split only ({epochs} epochs) to choose "
-                  f"students with")
+                  f"architecture on the training split only ({epochs} epochs, seed {seed})"
+                  f" to choose students with")
     result = ev.evaluate(arch, checkpoint=ckpt)
     state = load_checkpoint(ckpt, checkpoint_key(ev.describe(), arch.hash))
     if result.error or state is None:
@@ -94,8 +134,8 @@ def _train_only_teacher(folder: Path, data: str, training: dict[str, Any], out: 
                           f"{result.error or 'no weights'}.")
     shutil.copyfile(folder / ARCH_FILE, target / ARCH_FILE)
     (target / METRICS_FILE).write_text(json.dumps(
-        {"metrics": result.metrics, "weights": "trained on the training split only"},
-        indent=2) + "\n")
+        {"metrics": result.metrics, "weights": "trained on the training split only",
+         "made_from": made_from}, indent=2) + "\n")
     torch.save(state["net"], target / (WEIGHTS_FILE + ".tmp"))
     (target / (WEIGHTS_FILE + ".tmp")).replace(target / WEIGHTS_FILE)  # written last
     ckpt.unlink(missing_ok=True)
@@ -231,9 +271,16 @@ def compress(
         constraints=[f"val_acc>={val_ref - max_accuracy_drop:.6g}"],
         teacher=str(chooser), training=training, fail_fast=0)
     search = Search(cfg, out)
-    (search.out / SUMMARY).write_text(json.dumps(
-        {"teacher": teach, "val_acc_reference": val_ref,
-         "max_accuracy_drop": max_accuracy_drop}, indent=2) + "\n")
+    search.out.mkdir(parents=True, exist_ok=True)
+    summary = search.out / SUMMARY
+    if not summary.is_file() or not (search.out / POINTER_FILE).is_file():
+        # a stored run keeps its own: a different command is refused by its fingerprint
+        write_atomic(summary, json.dumps(
+            {"teacher": teach, "val_acc_reference": val_ref,
+             "max_accuracy_drop": max_accuracy_drop,
+             "reference": "val_acc: the teacher students are held to (trained on the "
+                          "training split only when the exported one saw validation "
+                          "data); test_acc: the teacher as given"}, indent=2) + "\n")
     run_search(search)
     report_students(search)
 
@@ -268,15 +315,19 @@ def report_students(search: Any) -> None:
                       search.space.compact(arch))
     console.print(table)
     payload: dict[str, Any] = {"teacher": {**teach, "val_acc_reference": val_ref,
-                                           "reference_weights": search.config.teacher},
+                                           "reference_weights": search.config.teacher,
+                                           "reference": info.get("reference")},
                "max_accuracy_drop": drop, "pareto": front,
                "best": None if not best else {
                    "number": best["number"], "params": best["metrics"].get("params"),
                    "val_acc": best["metrics"].get("val_acc"),
                    "test_acc": (best.get("final") or {}).get("test_acc"),
                    "compression": teach["params"] / best["metrics"]["params"]}}
-    (search.out / "students.json").write_text(json.dumps(payload, indent=2) + "\n")
-    if best and best.get("final"):
+    write_atomic(search.out / "students.json", json.dumps(payload, indent=2) + "\n")
+    if best and best.get("final_error"):
+        console.print(f"[yellow]the chosen student (trial {best['number']}) could not be "
+                      f"finished: {best['final_error']}[/]")
+    elif best and best.get("final"):
         b = payload["best"]
         console.print(f"smallest student within {drop:g} point(s): trial {b['number']}, "
                       f"{b['compression']:.1f}× fewer parameters, test_acc "

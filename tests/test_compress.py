@@ -49,7 +49,10 @@ def test_compress_writes_students_like_a_search(teacher: Path, tmp_path: Path) -
     assert shown["config"]["training"]["final_teacher"] == str(teacher.resolve())
     final = json.loads((out / "best" / "metrics.json").read_text())
     assert "weights" not in final  # distilled again from the full teacher on train+val
-    # the exported student is the trained one: its test accuracy is the stored one
+    kept = torch.load(out / "students" / f"{final['hash']}.pt", weights_only=True)["net"]
+    exported = torch.load(out / "best" / "weights.pt", weights_only=True)
+    assert any(not torch.equal(kept[k], exported[k]) for k in exported)
+    # the exported student is the stored one: its test accuracy is the stored one
     model = archsmith.load(out, preprocess=False)
     from archsmith.evaluators import TrainingEvaluator
 
@@ -148,3 +151,21 @@ def test_kill_9_then_the_same_command_or_resume_goes_on(teacher: Path, tmp_path:
     result = CliRunner().invoke(app, ["resume", str(out), "--budget", "11"])
     assert result.exit_code == 0, result.output
     assert json.loads((out / "students.json").read_text())["pareto"]
+
+
+def test_a_train_only_teacher_of_another_teacher_is_not_reused(teacher: Path,
+                                                                tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(teacher.parent, run)
+    out = tmp_path / "c"
+    args = ["compress", str(run / "best"), "--out", str(out), "--budget", "2", "--epochs",
+            "1", "--max-accuracy-drop", "100"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    made = json.loads((out / "teacher-train" / "metrics.json").read_text())["made_from"]
+    assert made["seed"] == 0 and made["epochs"] == 20  # the teacher's search's settings
+    sd = torch.load(run / "best" / "weights.pt", weights_only=True)
+    torch.save({k: v + 1 if v.is_floating_point() else v for k, v in sd.items()},
+               run / "best" / "weights.pt")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "trained from another teacher" in " ".join(
+        result.output.split())

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import archsmith
 from archsmith import Search, SearchConfig
 from archsmith.cli import app
+from archsmith.errors import ConfigError
 from archsmith.store import Store
 from archsmith.strategies import TrialRecord
 from archsmith.strategies._scalarise import critic_scores
@@ -245,3 +246,22 @@ def test_eas_inserts_pooling_stages_only_when_allowed(insert_pool: bool) -> None
         pools |= {s["pool"] for s in layer_specs(child)[1:]}
     assert ("max" in pools or "avg" in pools) == insert_pool
     assert "none" in pools
+
+
+def test_eas_resumes_a_controller_saved_before_stages_could_pool() -> None:
+    from archsmith.space import create_space
+    from archsmith.strategies import create_strategy
+
+    sp = create_space("cnn")
+    old = create_strategy("eas", sp, seed=0, insert_pool=False)
+    seed = old.ask([], 1, np.random.default_rng(0))[0]
+    hist = [TrialRecord(0, seed, "complete", 50.0, metrics={"val_acc": 50.0})]
+    child = old.ask(hist, 1, np.random.default_rng(1))[0]
+    state = old.state_dict()
+    new = create_strategy("eas", sp, seed=0)  # today's default: insert_pool=True
+    new.load_state_dict(state)
+    assert new.insert_pool is False  # type: ignore[attr-defined]
+    again = new.ask(hist, 1, np.random.default_rng(1))[0]
+    assert again.hash == child.hash  # the same controller proposes the same child
+    with pytest.raises(ConfigError, match="insert_pool"):
+        create_strategy("eas", sp, insert_pool="yes")

@@ -3,7 +3,7 @@
 shape (:mod:`archsmith.transform`: the largest units of narrowed layers kept, removed
 layers dropped) and learns from the teacher's softened logits (Hinton et al. 2015) and
 the labels. The trained student's weights are kept, so the exported network is the
-student that was scored.
+student that was scored (unless a ``final_teacher`` is given, below).
 
 When the teacher's weights have seen the validation split (a search's exported best is
 retrained on train+validation), students are chosen with a teacher trained on the
@@ -88,7 +88,8 @@ class DistillEvaluator(TrainingEvaluator):
         **kwargs: Further :class:`TrainingEvaluator` settings.
     """
 
-    #: ``fit_final`` gives the student's own trained weights (no retraining).
+    #: ``fit_final`` gives the student's own trained weights (no retraining); an instance
+    #: with a ``final_teacher`` sets it to ``False`` (its ``fit_final`` distils again).
     keeps_weights: bool = True
     #: Every student starts from the teacher: no inheritance, no continued checkpoints.
     continues: bool = False
@@ -120,7 +121,11 @@ class DistillEvaluator(TrainingEvaluator):
         self._teacher_sha = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
         self.final_teacher = None if final_teacher is None else str(final_teacher)
         self.keeps_weights = self.final_teacher is None
+        self._final_sha: str | None = None
         if self.final_teacher is not None:
+            final_dir, _ = read_meta(self.final_teacher)
+            self._final_sha = hashlib.sha256((final_dir / WEIGHTS_FILE).read_bytes()
+                                             ).hexdigest()
             final_arch, _, _ = load_teacher(self.final_teacher)
             if final_arch.hash != self.teacher_arch.hash:
                 raise ConfigError(f"final_teacher {self.final_teacher} is another network "
@@ -251,4 +256,5 @@ class DistillEvaluator(TrainingEvaluator):
                "alpha": self.alpha}
         if self.final_teacher is not None:
             out["final_teacher"] = self.final_teacher
+            out["final_teacher_sha256"] = self._final_sha
         return out

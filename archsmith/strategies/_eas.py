@@ -117,6 +117,8 @@ class EAS(Strategy):
         self.start = space.make(seed_network) if seed_network else self._smallest()
         self.hidden, self.lr, self.entropy_coef = hidden, lr, entropy_coef
         self.baseline_decay, self.max_tries, self.seed = baseline_decay, max_tries, seed
+        if not isinstance(insert_pool, bool):
+            raise ConfigError(f"insert_pool must be true or false, got {insert_pool!r}.")
         self.insert_pool = insert_pool
         self.controller: _Controller | None = None
         self.opt: torch.optim.Optimizer | None = None
@@ -153,8 +155,9 @@ class EAS(Strategy):
             acts = sp.decisions[sp.position("act_1")].choices
             return [{"act": "relu" if "relu" in acts else acts[0]}]
         kernels = sp.decisions[sp.position("kernel_1")].choices
-        pools = sp.decisions[sp.position("pool_1")].choices if self.insert_pool else ()
-        pools = tuple(pools) or ("none",)
+        if not self.insert_pool:  # the paper's actions: a new stage does not pool
+            return [{"kernel": k} for k in kernels]
+        pools = sp.decisions[sp.position("pool_1")].choices
         return [{"kernel": k, "pool": p} for p in pools for k in kernels]
 
     def _ensure(self, rng: np.random.Generator) -> _Controller:
@@ -310,6 +313,12 @@ class EAS(Strategy):
         if "controller" in state:
             import numpy as np
 
+            heads = state["controller"].get("kernel.weight")
+            if self.insert_pool and heads is not None and self.space.name == "cnn" and \
+                    len(heads) == len(self.space.decisions[self.space.position("kernel_1")]
+                                      .choices):  # saved before a new stage could pool
+                self.insert_pool = False
+                self.controller = self.opt = None
             self._ensure(np.random.default_rng(0))
             assert self.controller is not None and self.opt is not None
             self.controller.load_state_dict(state["controller"])
