@@ -132,17 +132,31 @@ def test_other_strategies_run_with_inheritance(tmp_path: Path, strategy: str) ->
     assert lineage
 
 
-def test_critic_scores_centre_each_kind() -> None:
+def test_critic_scores_remove_the_inheritance_effect_not_the_architectures_lead() -> None:
     from archsmith.space import create_space
 
-    a = create_space("mlp").sample(np.random.default_rng(0))
+    sp = create_space("mlp")
+    a = sp.sample(np.random.default_rng(0))
     scratch = [TrialRecord(i, a, "complete", float(i)) for i in range(3)]
     assert critic_scores(scratch) == [0.0, 1.0, 2.0]
     mixed = [*scratch, TrialRecord(3, a, "complete", 50.0, parent=0),
              TrialRecord(4, a, "complete", 52.0, parent=3)]
-    s = critic_scores(mixed)
-    assert np.mean(s[:3]) == pytest.approx(np.mean(s[3:]))
-    assert s[4] - s[3] == pytest.approx(2.0) and s[2] - s[0] == pytest.approx(2.0)
+    s = critic_scores(mixed)  # one architecture: inherited scores on the scratch scale
+    assert np.mean(s[3:]) == pytest.approx(np.mean(s[:3]), abs=1e-6)
+    assert s[4] - s[3] == pytest.approx(2.0) and s[:3] == [0.0, 1.0, 2.0]
+    # inherited trials are children of the good architecture: they gain 2 points by
+    # inheritance, and keep the 20 points their architecture is worth
+    rng = np.random.default_rng(1)
+    good, bad = [sp.mutate(a, rng) for _ in range(4)], [sp.sample(rng) for _ in range(8)]
+    trials = [TrialRecord(i, x, "complete", 90.0 + rng.normal(0, 0.1))
+              for i, x in enumerate(good)]
+    trials += [TrialRecord(10 + i, x, "complete", 70.0 + rng.normal(0, 0.1))
+               for i, x in enumerate(bad)]
+    trials += [TrialRecord(20 + i, x, "complete", 92.0 + rng.normal(0, 0.1), parent=i)
+               for i, x in enumerate(good)]
+    s = critic_scores(trials)
+    assert np.mean(s[12:]) == pytest.approx(90.0, abs=0.5)
+    assert np.mean(s[:4]) == pytest.approx(90.0, abs=0.1)
 
 
 @pytest.mark.parametrize(("args", "needle"), [

@@ -82,13 +82,16 @@ def penalise_infeasible(history: Sequence[TrialRecord]) -> list[TrialRecord]:
         for t in history]
 
 
-def critic_scores(done: Sequence[TrialRecord]) -> list[float]:
-    """The scores a critic learns from: with weight inheritance, trials that started
-    from a parent's weights (``parent`` set) and trials trained from scratch are two
-    kinds whose scores differ by what the parents' training added, so each kind is
-    centred on its own mean (then shifted to the overall mean). The critic then ranks
-    architectures within a kind instead of learning which trials inherited. With one
-    kind the scores are unchanged.
+def critic_scores(done: Sequence[TrialRecord], ridge: float = 0.3) -> list[float]:
+    """The scores a critic learns from: with weight inheritance, a trial that started
+    from a parent's weights (``parent`` set) scores what its parent's training added on
+    top of its architecture's worth, so inherited scores are shifted by that effect,
+    estimated with the architecture held fixed: a ridge regression of the scores on the
+    one-hot decisions and an inherited indicator (penalty ``ridge`` on the decisions
+    only). The critic then learns scores on the scale of training from scratch. The
+    two kinds are not simply centred on their own means: inherited trials are children
+    of good trials, so much of their lead is their architectures', which the critic must
+    keep. With one kind the scores are unchanged.
 
     Example:
         >>> from archsmith.space import create_space
@@ -96,14 +99,17 @@ def critic_scores(done: Sequence[TrialRecord]) -> list[float]:
         >>> h = [TrialRecord(0, a, "complete", 1.0), TrialRecord(1, a, "complete", 3.0),
         ...      TrialRecord(2, a, "complete", 8.0, parent=1),
         ...      TrialRecord(3, a, "complete", 10.0, parent=2)]
-        >>> critic_scores(h)
-        [4.5, 6.5, 4.5, 6.5]
+        >>> [round(v, 6) for v in critic_scores(h)]
+        [1.0, 3.0, 1.0, 3.0]
     """
-    scores = np.array([float(t.score) for t in done if t.score is not None])
-    inherited = np.array([t.parent is not None for t in done if t.score is not None])
+    rows = [t for t in done if t.score is not None]
+    scores = np.array([float(t.score) for t in rows])  # type: ignore[arg-type]
+    inherited = np.array([t.parent is not None for t in rows], dtype=float)
     if len(scores) == 0 or inherited.all() or not inherited.any():
         return [float(v) for v in scores]
-    out = scores.copy()
-    for kind in (True, False):
-        out[inherited == kind] += scores.mean() - scores[inherited == kind].mean()
-    return [float(v) for v in out]
+    X = np.stack([t.arch.space.encode(t.arch) for t in rows]).astype(float)
+    A = np.column_stack([np.ones(len(rows)), inherited, X])
+    penalty = np.full(A.shape[1], float(ridge))
+    penalty[:2] = 1e-9  # intercept and inheritance effect: not shrunk
+    w = np.linalg.solve(A.T @ A + np.diag(penalty), A.T @ scores)
+    return [float(v) for v in scores - w[1] * inherited]
