@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="STRATEGY|LABEL the intervals are against (default: plain Optuna), "
                    "e.g. 'evolution|none'")
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--summarize-only", action="store_true",
+                   help="run nothing: summarise the runs already in OUT/runs (e.g. of a "
+                   "measurement stopped early)")
     a = p.parse_args(argv)
     seeds = [int(s) for s in a.seeds.split(",")]
     jobs: list[WallclockJob] = []
@@ -98,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     summary = run_wallclock(
         jobs, a.out, a.epochs, a.time_budget, parallel=a.parallel,
         baseline=a.baseline or (None if a.no_reference else "|".join(REFERENCE)),
-        progress=lambda d, n, t: print(f"[{n}/{t}] {d} done", flush=True))
+        progress=lambda d, n, t: print(f"[{n}/{t}] {d} done", flush=True),
+        run=not a.summarize_only)
     print((a.out / "summary_time.md").read_text())
     del summary
 

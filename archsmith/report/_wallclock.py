@@ -233,11 +233,15 @@ def run_jobs(jobs: Sequence[WallclockJob], parallel: int,
 
 def run_wallclock(jobs: Sequence[WallclockJob], out: Path, epochs: int, time_budget: float,
                   parallel: int = 1, baseline: str | None = None,
-                  progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
-    """Runs ``jobs`` and writes ``results_time.csv``, ``summary_time.md`` and
+                  progress: Callable[[str, int, int], None] | None = None,
+                  run: bool = True) -> dict[str, Any]:
+    """Runs ``jobs`` (``run=False``: reads the runs already in their folders, e.g. of a
+    measurement stopped early) and writes ``results_time.csv``, ``summary_time.md`` and
     ``curves_time.png`` to ``out``; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
-    codes = run_jobs(jobs, parallel, progress)
+    if not run:
+        jobs = [j for j in jobs if j.folder.exists()]
+    codes = run_jobs(jobs, parallel, progress) if run else [0] * len(jobs)
     rows: list[dict[str, Any]] = []
     for job, code in zip(jobs, codes, strict=True):
         if code != 0:
