@@ -88,7 +88,6 @@ def _train_only_teacher(folder: Path, data: str, training: dict[str, Any], out: 
     seed and training settings (read from its search when its run folder is beside it)
     into ``out/teacher-train/``; reused by a resumed compress when it was made from the
     same teacher, data and settings."""
-    import hashlib
     import shutil
 
     import torch
@@ -96,7 +95,7 @@ def _train_only_teacher(folder: Path, data: str, training: dict[str, Any], out: 
     from archsmith._export import ARCH_FILE, METRICS_FILE, WEIGHTS_FILE
     from archsmith.evaluators import TrainingEvaluator
     from archsmith.evaluators._checkpoint import checkpoint_key, load_checkpoint
-    from archsmith.evaluators._distill import load_teacher
+    from archsmith.evaluators._distill import load_teacher, weights_sha256
 
     arch, _, meta = load_teacher(folder)
     info = json.loads((folder / METRICS_FILE).read_text())
@@ -108,8 +107,8 @@ def _train_only_teacher(folder: Path, data: str, training: dict[str, Any], out: 
     settings = {k: v for k, v in training.items() if k not in ("students", "final_teacher")}
     settings.update(found)
     ev = TrainingEvaluator(data=data, epochs=epochs, seed=seed, **settings)
-    made_from = {"teacher_sha256": hashlib.sha256((folder / WEIGHTS_FILE).read_bytes())
-                 .hexdigest(), "data_sha256": ev.dataset.info.get("sha256"),
+    made_from = {"teacher_sha256": weights_sha256(folder),
+                 "data_sha256": ev.dataset.info.get("sha256"),
                  "epochs": epochs, "seed": seed,
                  "settings": {k: v for k, v in settings.items() if k != "num_threads"}}
     target = out / "teacher-train"

@@ -27,7 +27,15 @@ if TYPE_CHECKING:
     from archsmith.evaluators._base import EvalResult
     from archsmith.space import Architecture
 
-__all__ = ["DistillEvaluator", "load_teacher"]
+__all__ = ["DistillEvaluator", "load_teacher", "weights_sha256"]
+
+
+def weights_sha256(path: str | Path) -> str:
+    """The sha256 of the weights file of the teacher in ``path`` (its identity)."""
+    from archsmith._export import WEIGHTS_FILE, read_meta
+
+    folder, _ = read_meta(path)
+    return hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
 
 
 def load_teacher(path: str | Path) -> tuple[Architecture, dict[str, torch.Tensor],
@@ -115,17 +123,12 @@ class DistillEvaluator(TrainingEvaluator):
                 f"{meta['num_classes']} classes, but the data have {ds.input_shape} with "
                 f"{ds.num_classes}; give the data it was trained on.")
         self._soft: dict[int, torch.Tensor] = {}
-        from archsmith._export import WEIGHTS_FILE, read_meta
-
-        folder, _ = read_meta(self.teacher)
-        self._teacher_sha = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()
+        self._teacher_sha = weights_sha256(self.teacher)
         self.final_teacher = None if final_teacher is None else str(final_teacher)
         self.keeps_weights = self.final_teacher is None
         self._final_sha: str | None = None
         if self.final_teacher is not None:
-            final_dir, _ = read_meta(self.final_teacher)
-            self._final_sha = hashlib.sha256((final_dir / WEIGHTS_FILE).read_bytes()
-                                             ).hexdigest()
+            self._final_sha = weights_sha256(self.final_teacher)
             final_arch, _, _ = load_teacher(self.final_teacher)
             if final_arch.hash != self.teacher_arch.hash:
                 raise ConfigError(f"final_teacher {self.final_teacher} is another network "
@@ -186,16 +189,20 @@ class DistillEvaluator(TrainingEvaluator):
                 return self._distil(arch, budget, Path(tmp) / "s.pt")
         return self._distil(arch, budget, path)
 
-    def _distil(self, arch: Architecture, budget: int | None, target: Path) -> EvalResult:
-        from archsmith.evaluators._checkpoint import checkpoint_key, save_checkpoint
+    def _start_weights(self, arch: Architecture) -> dict[str, torch.Tensor]:
+        """The teacher's weights transformed to the student ``arch``."""
         from archsmith.evaluators._training import derive_seeds
 
         ds = self.dataset
-        t = arch.space.transform(self.teacher_arch, arch, self._teacher_sd,
-                                 input_shape=ds.input_shape, num_classes=ds.num_classes,
-                                 seed=derive_seeds(self.seed, arch.hash)[0])
+        return arch.space.transform(self.teacher_arch, arch, self._teacher_sd,
+                                    input_shape=ds.input_shape, num_classes=ds.num_classes,
+                                    seed=derive_seeds(self.seed, arch.hash)[0]).state_dict
+
+    def _distil(self, arch: Architecture, budget: int | None, target: Path) -> EvalResult:
+        from archsmith.evaluators._checkpoint import checkpoint_key, save_checkpoint
         save_checkpoint(target, checkpoint_key(self.describe(), arch.hash),
-                        {"net": t.state_dict, "epoch": 0, "curve": [], "seconds": 0.0})
+                        {"net": self._start_weights(arch), "epoch": 0, "curve": [],
+                         "seconds": 0.0})
         result = super().evaluate(arch, budget, checkpoint=target)
         result.metrics.pop("inherited_from", None)
         result.metrics.pop("resumed_from_epoch", None)
@@ -227,27 +234,12 @@ class DistillEvaluator(TrainingEvaluator):
                       ) -> tuple[torch.nn.Module, dict[str, float]]:
         import copy
 
-        import numpy as np
-
-        from archsmith._threads import torch_threads
-        from archsmith.evaluators._training import TrainingFailed, derive_seeds
-
         assert self.final_teacher is not None
         final = copy.copy(self)  # the same settings, the full teacher
         final.teacher_arch, final._teacher_sd, _ = load_teacher(self.final_teacher)
         final._soft = {}
-        ds = self.dataset
-        t = arch.space.transform(final.teacher_arch, arch, final._teacher_sd,
-                                 input_shape=ds.input_shape, num_classes=ds.num_classes,
-                                 seed=derive_seeds(self.seed, arch.hash)[0])
-        X = torch.from_numpy(np.concatenate([ds.X_train, ds.X_val])).to(self._torch_device)
-        y = torch.from_numpy(np.concatenate([ds.y_train, ds.y_val])).to(self._torch_device)
-        start = {"net": t.state_dict, "epoch": 0, "curve": [], "seconds": 0.0}
-        try:
-            with torch_threads(self.num_threads), self._rng_context():
-                net, _, seconds = final._train(arch, self._epochs(budget), X, y, None, start)
-        except TrainingFailed as e:
-            raise ConfigError(f"Final distillation of {arch!r} failed: {e}.") from None
+        start = {"net": final._start_weights(arch), "epoch": 0, "curve": [], "seconds": 0.0}
+        net, seconds = final.train_final(arch, budget, start)
         return self.score_weights(arch, net.state_dict(), seconds)
 
     def describe(self) -> dict[str, Any]:

@@ -459,20 +459,26 @@ class TrainingEvaluator:
         Raises:
             ConfigError: Training diverged or failed (the message says why).
         """
-        epochs = self._epochs(budget)
+        net, seconds = self.train_final(arch, budget)
+        return self.score_weights(arch, net.state_dict(), seconds)
+
+    def train_final(self, arch: Architecture, budget: int | None = None,
+                    start: dict[str, Any] | None = None) -> tuple[torch.nn.Module, float]:
+        """Trains ``arch`` on train + validation data (from ``start``, a checkpoint's
+        state, when given); returns the network and its training seconds.
+
+        Raises:
+            ConfigError: Training diverged or failed (the message says why).
+        """
         ds = self.dataset
         X = torch.from_numpy(np.concatenate([ds.X_train, ds.X_val])).to(self._torch_device)
         y = torch.from_numpy(np.concatenate([ds.y_train, ds.y_val])).to(self._torch_device)
         try:
             with torch_threads(self.num_threads), self._rng_context():
-                net, _, seconds = self._train(arch, epochs, X, y, None)
-                test_loss, test_acc = self._score(net, *self._data("test"))
-                net = net.cpu().eval()
-                metrics = {"test_acc": test_acc, "test_loss": test_loss,
-                           **self._cost_metrics(net), "train_seconds": seconds}
+                net, _, seconds = self._train(arch, self._epochs(budget), X, y, None, start)
         except TrainingFailed as e:
             raise ConfigError(f"Final training of {arch!r} failed: {e}.") from None
-        return net, metrics
+        return net, seconds
 
     def describe(self) -> dict[str, Any]:
         """Settings and the dataset's provenance (including its fingerprint)."""
