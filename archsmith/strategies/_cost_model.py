@@ -7,11 +7,16 @@ epoch. An acquisition that ignores it spends a wall-clock budget on few large ne
 epoch) by ridge regression of its logarithm on the one-hot encoding of the decisions,
 relative to the median of the measured trials; :func:`per_cost` divides an
 acquisition's gain by the cost (expected improvement per second, Snoek et al. 2012).
+
+With weight inheritance (``--inherit``) a child of a kept trial trains a fraction of
+the epochs of a network trained from scratch; :func:`inherit_factor` measures that
+fraction in the history, so an acquisition can charge a candidate that will inherit
+only that much.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +25,7 @@ if TYPE_CHECKING:
     from archsmith.space import Architecture
     from archsmith.strategies._base import TrialRecord
 
-__all__ = ["per_cost", "relative_costs"]
+__all__ = ["candidate_costs", "inherit_factor", "per_cost", "relative_costs"]
 
 #: Measured trials needed before costs are predicted (else every cost is 1).
 MIN_TRIALS = 5
@@ -73,3 +78,52 @@ def per_cost(value: np.ndarray, best: float, cost: np.ndarray, exponent: float) 
     c = np.asarray(cost, dtype=float) ** exponent
     d = np.asarray(value, dtype=float) - best
     return np.where(d > 0, d / c, d * c)
+
+
+def inherit_factor(done: Sequence[TrialRecord]) -> float | None:
+    """Epochs of a trial that inherited weights relative to one trained from scratch
+    (medians over the history's trials with an ``epochs`` metric); ``None`` until
+    both kinds are in the history.
+
+    Example:
+        >>> from archsmith.space import create_space
+        >>> from archsmith.strategies import TrialRecord
+        >>> a = create_space("mlp").sample(np.random.default_rng(0))
+        >>> done = [TrialRecord(0, a, "complete", 90.0, {"epochs": 20.0}),
+        ...         TrialRecord(1, a, "complete", 91.0, {"epochs": 5.0}, parent=0)]
+        >>> inherit_factor(done), inherit_factor(done[:1])
+        (0.25, None)
+    """
+    inherited = [float(t.metrics["epochs"]) for t in done
+                 if t.parent is not None and t.metrics.get("epochs", 0) > 0]
+    scratch = [float(t.metrics["epochs"]) for t in done
+               if t.parent is None and t.metrics.get("epochs", 0) > 0]
+    if not inherited or not scratch:
+        return None
+    return float(np.median(inherited) / np.median(scratch))
+
+
+def candidate_costs(pool: Sequence[Architecture], done: Sequence[TrialRecord], *,
+                    cost_exponent: float = 0.0, metric: str = "train_seconds",
+                    inherit_exponent: float = 0.0,
+                    inheriting: Collection[str] = ()) -> np.ndarray | None:
+    """What each candidate's gain is divided by in a cost-aware acquisition.
+
+    The predicted cost per epoch (:func:`relative_costs`) to the power
+    ``cost_exponent``, times :func:`inherit_factor` to the power ``inherit_exponent``
+    for the candidates whose hashes are in ``inheriting`` (those that will start from a
+    kept parent's weights). ``None`` when neither applies (every cost equal).
+
+    Example:
+        >>> candidate_costs([], []) is None
+        True
+    """
+    cost, aware = np.ones(len(pool)), False
+    if cost_exponent:
+        cost, aware = relative_costs(pool, done, metric) ** cost_exponent, True
+    factor = inherit_factor(done) if inherit_exponent and inheriting else None
+    if factor is not None:
+        cost = cost * np.array([factor ** inherit_exponent if a.hash in inheriting else 1.0
+                                for a in pool])
+        aware = True
+    return cost if aware else None

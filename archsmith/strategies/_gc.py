@@ -42,7 +42,7 @@ from archsmith.strategies._acquisition import (
     expected_improvement,
 )
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._gc_generator import Generator, local_noise, normal_rewards
+from archsmith.strategies._gc_generator import Generator, elite, local_noise, normal_rewards
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor
@@ -113,6 +113,10 @@ class GeneratorCritic(Strategy):
             acquisition and in the generator's rewards, are divided by the predicted cost
             per epoch to this power (:mod:`archsmith.strategies._cost_model`).
         cost_metric: The metric whose value per budget unit is the cost.
+        inherit_exponent: With weight inheritance (``--inherit``): the gain of a
+            candidate that will start from its named parent's weights (an elite edit) is
+            divided by the fraction of a scratch trial's epochs it trains, to this
+            power (:func:`~archsmith.strategies._cost_model.inherit_factor`; 0: off).
         seed: Seed of the policy's initial weights (``None``: from the first round's rng).
 
     Example:
@@ -159,6 +163,7 @@ class GeneratorCritic(Strategy):
         full_refit_growth: float = 0.25,
         cost_exponent: float = 0.0,
         cost_metric: str = "train_seconds",
+        inherit_exponent: float = 1.0,
         seed: int | None = None,
     ) -> None:
         from archsmith.critic import create_critic
@@ -219,6 +224,10 @@ class GeneratorCritic(Strategy):
             raise ConfigError(f"gc: cost_exponent must be a number from 0 to 10, got "
                               f"{cost_exponent!r}.")
         self.cost_exponent = float(cost_exponent)
+        if not isinstance(inherit_exponent, int | float) or not 0 <= inherit_exponent <= 10:
+            raise ConfigError(f"gc: inherit_exponent must be a number from 0 to 10, got "
+                              f"{inherit_exponent!r}.")
+        self.inherit_exponent = float(inherit_exponent)
         self.cost_metric = str(cost_metric)
         self.seed = seed
         try:
@@ -234,6 +243,7 @@ class GeneratorCritic(Strategy):
         self._rescored = False  # this ask's scores are a new scalarisation: refit
         # architectures by indices, so canonical hashes are computed once (not state)
         self._archs: dict[tuple[int, ...], Architecture] = {}
+        self._parents: dict[str, int] = {}  # this round's elite edits → parent (--inherit)
 
     def _canon(self, arch: Architecture) -> Architecture:
         """The cached object equal to ``arch`` (its hash is computed once)."""
@@ -339,7 +349,7 @@ class GeneratorCritic(Strategy):
     ) -> list[Architecture]:
         """Unseen, distinct candidates: policy samples, elite mutations, random ones."""
         space, taken, pool = self.space, set(seen), []
-        self._parents: dict[str, int] = {}  # elite edits name their parent (--inherit)
+        self._parents = {}
 
         def add(arch: Architecture, parent: TrialRecord | None = None) -> None:
             arch = self._canon(arch)
@@ -351,7 +361,7 @@ class GeneratorCritic(Strategy):
 
         for a in sampled:
             add(a)
-        parents = _elite(done, max(self.num_parents, self.neighbourhood))
+        parents = elite(done, max(self.num_parents, self.neighbourhood))
         for p in parents[: self.neighbourhood]:
             for a in space.neighbours(p.arch):
                 add(a, p)
@@ -385,12 +395,14 @@ class GeneratorCritic(Strategy):
             value = mean + self.beta * std
         else:
             value = mean + std * rng.standard_normal(len(pool))
-        if self.cost_exponent:  # gain per predicted cost (EI per second for "ei")
-            from archsmith.strategies._cost_model import per_cost, relative_costs
+        from archsmith.strategies._cost_model import candidate_costs, per_cost
 
-            cost = relative_costs(pool, done, self.cost_metric)
+        cost = candidate_costs(  # gain per predicted cost (EI per second for "ei")
+            pool, done, cost_exponent=self.cost_exponent, metric=self.cost_metric,
+            inherit_exponent=self.inherit_exponent, inheriting=self._parents)
+        if cost is not None:
             best = 0.0 if self.acquisition == "ei" else max(float(t.score) for t in done)  # type: ignore[arg-type]
-            value = per_cost(value, best, cost, self.cost_exponent)
+            value = per_cost(value, best, cost, 1.0)
         # ties (e.g. zero EI everywhere) are broken by the predicted mean
         order = np.lexsort((-mean, -value))[:k]
         return [pool[int(i)] for i in order]
@@ -408,7 +420,7 @@ class GeneratorCritic(Strategy):
         values = [real.get(a.hash, pred[a.hash][0]) for a in sampled]
         replay = [t for t in history if t.number not in self._learned and t.state != "running"]
         elite_numbers = {t.number for t in replay}
-        replay += [t for t in _elite(done, self.elite_size) if t.number not in elite_numbers]
+        replay += [t for t in elite(done, self.elite_size) if t.number not in elite_numbers]
         worst = float(ref.min())
         replay_values = [float(t.score) if t.complete else worst for t in replay]  # type: ignore[arg-type]
         if self.cost_exponent:  # the generator is rewarded per predicted cost too
@@ -475,22 +487,8 @@ class GeneratorCritic(Strategy):
             "refit_fraction": self.refit_fraction, "full_refit_every": self.full_refit_every,
             "full_refit_growth": self.full_refit_growth,
             "cost_exponent": self.cost_exponent, "cost_metric": self.cost_metric,
-            "seed": self.seed,
+            "inherit_exponent": self.inherit_exponent, "seed": self.seed,
         }
-
-
-def _elite(done: Sequence[TrialRecord], k: int) -> list[TrialRecord]:
-    """The ``k`` best complete trials with distinct hashes (earliest first among ties)."""
-    ranked = sorted(done, key=lambda t: (-float(t.score or 0.0), t.number))
-    out: list[TrialRecord] = []
-    hashes: set[str] = set()
-    for t in ranked:
-        if len(out) >= k:
-            break
-        if t.arch.hash not in hashes:
-            hashes.add(t.arch.hash)
-            out.append(t)
-    return out
 
 
 STRATEGIES.add(

@@ -25,7 +25,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,7 +34,24 @@ from archsmith._threads import single_thread
 from archsmith.space import SearchSpace
 from archsmith.strategies._policy import Policy, build_policy
 
-__all__ = ["Generator", "local_noise", "normal_rewards"]
+if TYPE_CHECKING:
+    from archsmith.strategies._base import TrialRecord
+
+__all__ = ["Generator", "elite", "local_noise", "normal_rewards"]
+
+
+def elite(done: Sequence[TrialRecord], k: int) -> list[TrialRecord]:
+    """The ``k`` best complete trials with distinct hashes (earliest first among ties)."""
+    ranked = sorted(done, key=lambda t: (-float(t.score or 0.0), t.number))
+    out: list[TrialRecord] = []
+    hashes: set[str] = set()
+    for t in ranked:
+        if len(out) >= k:
+            break
+        if t.arch.hash not in hashes:
+            hashes.add(t.arch.hash)
+            out.append(t)
+    return out
 
 
 def normal_rewards(reference: Sequence[float] | np.ndarray, values: np.ndarray,

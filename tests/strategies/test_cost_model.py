@@ -6,7 +6,12 @@ import numpy as np
 
 from archsmith.space import create_space
 from archsmith.strategies import TrialRecord, create_strategy
-from archsmith.strategies._cost_model import per_cost, relative_costs
+from archsmith.strategies._cost_model import (
+    candidate_costs,
+    inherit_factor,
+    per_cost,
+    relative_costs,
+)
 
 
 def _history(n: int) -> list[TrialRecord]:
@@ -41,3 +46,44 @@ def test_gc_with_cost_exponent_is_configurable_and_proposes() -> None:
     hist = _history(8)
     picks = gc.ask(hist, 2, np.random.default_rng(1))
     assert len(picks) == 2 and gc.config()["cost_exponent"] == 1.0
+
+
+def _inheriting_history(n: int) -> list[TrialRecord]:
+    """Scratch trials (20 epochs) and children of trial 0 (5 epochs), scores by width."""
+    space = create_space("mlp")
+    rng = np.random.default_rng(3)
+    out = []
+    for i in range(n):
+        a = space.sample(rng)
+        parent = 0 if i % 2 and i > 1 else None
+        out.append(TrialRecord(i, a, "complete", score=80.0 + rng.normal(),
+                               metrics={"epochs": 20.0 if parent is None else 5.0},
+                               parent=parent))
+    return out
+
+
+def test_inherit_factor_and_candidate_costs_charge_inheriting_candidates_less() -> None:
+    hist = _inheriting_history(12)
+    assert inherit_factor(hist) == 0.25
+    assert inherit_factor([t for t in hist if t.parent is None]) is None
+    pool = [t.arch for t in hist[:4]]
+    cost = candidate_costs(pool, hist, inherit_exponent=1.0, inheriting={pool[1].hash})
+    assert cost is not None and list(cost) == [1.0, 0.25, 1.0, 1.0]
+    assert candidate_costs(pool, hist, inherit_exponent=0.0, inheriting={pool[1].hash}) is None
+
+
+def test_gc_under_inheritance_prefers_edits_of_kept_parents() -> None:
+    """With inherited trials in the history, gc's picks are mostly elite edits (which
+    inherit their parent's weights); ``inherit_exponent=0`` is the old, cost-blind rule."""
+    hist = _inheriting_history(30)
+    named = {}
+    for exponent in (0.0, 1.0):
+        hits = 0
+        for seed in range(12):
+            gc = create_strategy("gc", create_space("mlp"), num_init=5, policy_samples=64,
+                                 inherit_exponent=exponent, seed=seed)
+            pick = gc.ask(hist, 1, np.random.default_rng(seed))[0]
+            hits += gc.parent_of(pick) is not None
+        named[exponent] = hits
+    assert named[1.0] >= 10 and named[1.0] > named[0.0], named
+    assert create_strategy("gc", create_space("mlp")).config()["inherit_exponent"] == 1.0
