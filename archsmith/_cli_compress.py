@@ -39,26 +39,30 @@ __all__ = ["SUMMARY", "compress", "report_students", "student_front"]
 SUMMARY = "compress.json"
 
 
-def _teacher_reference(folder: Path) -> float | None:
-    """The teacher's validation accuracy when it was a trial of its search (trained on
-    the training split only), shown beside the one its exported weights have."""
-    try:
-        info = json.loads((folder / "metrics.json").read_text())
-        v = info.get("metrics", {}).get("val_acc")
-        return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _saw_validation(folder: Path) -> bool:
-    """Whether the teacher's weights were trained on the validation split as well: a
-    search's best retrained on train+validation (not one exported with a trial's own
-    weights, which saw the training split only)."""
+def _teacher_record(folder: Path) -> dict[str, Any]:
+    """The teacher's ``metrics.json`` (``{}`` when it has none or it cannot be read)."""
     try:
         info = json.loads((folder / "metrics.json").read_text())
     except (OSError, ValueError):
-        return False
-    return isinstance(info, dict) and "final" in info and "weights" not in info
+        return {}
+    if not isinstance(info, dict):
+        return {}
+    return {**info, "metrics": info["metrics"] if isinstance(info.get("metrics"), dict)
+            else {}}
+
+
+def _teacher_reference(record: dict[str, Any]) -> float | None:
+    """The teacher's validation accuracy when it was a trial of its search (trained on
+    the training split only), shown beside the one its exported weights have."""
+    v = record.get("metrics", {}).get("val_acc")
+    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+
+
+def _saw_validation(record: dict[str, Any]) -> bool:
+    """Whether the teacher's weights were trained on the validation split as well: a
+    search's best retrained on train+validation (not one exported with a trial's own
+    weights, which saw the training split only)."""
+    return "final" in record and "weights" not in record
 
 
 def _search_settings(folder: Path) -> dict[str, Any]:
@@ -82,8 +86,8 @@ def _search_settings(folder: Path) -> dict[str, Any]:
     return {"seed": cfg.get("seed"), **training}
 
 
-def _train_only_teacher(folder: Path, data: str, training: dict[str, Any], out: Path
-                        ) -> Path:
+def _train_only_teacher(folder: Path, record: dict[str, Any], data: str,
+                        training: dict[str, Any], out: Path) -> Path:
     """The teacher's architecture trained on the training split only, with its epochs,
     seed and training settings (read from its search when its run folder is beside it)
     into ``out/teacher-train/``; reused by a resumed compress when it was made from the
@@ -98,8 +102,7 @@ def _train_only_teacher(folder: Path, data: str, training: dict[str, Any], out: 
     from archsmith.evaluators._distill import load_teacher, weights_sha256
 
     arch, _, meta = load_teacher(folder)
-    info = json.loads((folder / METRICS_FILE).read_text())
-    epochs = int(info.get("metrics", {}).get("epochs") or 20)
+    epochs = int(record.get("metrics", {}).get("epochs") or 20)
     split_seed = ((meta.get("data") or {}).get("split") or {}).get("seed")
     found = _search_settings(folder)
     seed = found.pop("seed", None)
@@ -246,14 +249,15 @@ def compress(
         raise ConfigError(f"The data {data!r} are not the ones the teacher was trained on "
                           "(their sha256 differs); give the teacher's data.")
     teach = probe.teacher_metrics()
-    trial_val = _teacher_reference(folder)
+    record = _teacher_record(folder)
+    trial_val = _teacher_reference(record)
     console.print(f"teacher: {teacher_arch.space.compact(teacher_arch)}  "
                   f"params={fmt(teach['params'])}  val_acc={fmt(teach['val_acc'])}"
                   + (f" (as a trial of its search: {fmt(trial_val)})" if trial_val else "")
                   + f"  test_acc={fmt(teach['test_acc'])}")
     chooser = folder.resolve()
-    if _saw_validation(folder):  # choose with a teacher that has not seen validation
-        chooser = _train_only_teacher(folder, str(data), training, out).resolve()
+    if _saw_validation(record):  # choose with a teacher that has not seen validation
+        chooser = _train_only_teacher(folder, record, str(data), training, out).resolve()
         training["final_teacher"] = str(folder.resolve())
         probe = DistillEvaluator(chooser, data=data, epochs=epochs, seed=seed,
                                  **training)  # type: ignore[arg-type]
