@@ -158,8 +158,9 @@ def student_front(trials: list[Any]) -> list[dict[str, Any]]:
 
 
 _H = {
-    "teacher": "The teacher: a search's folder or its best/ (arch.json + weights.pt), or "
-               "a state_dict file with --arch; mlp or cnn space.",
+    "teacher": "The teacher: a search's folder or its best/ (arch.json + weights.pt), "
+               "a state_dict file with --arch (mlp or cnn space), or a whole "
+               "nn.Sequential MLP saved with torch.save (trained on the data's raw values).",
     "data": "The data the teacher was trained on (default: the one its arch.json names).",
     "out": "Output folder (default runs/compress-SPACE-DATA-TIME).",
     "budget": "Students to train (the first half removes layers, the rest shrinks them).",
@@ -225,7 +226,12 @@ def compress(
     stamp = time.strftime("%Y%m%d-%H%M%S")
     if Path(teacher).is_file():  # a state_dict and its architecture
         out = Path(out or Path("runs") / f"compress-{Path(str(data)).stem}-{stamp}").resolve()
-        teacher = _teacher_folder(Path(teacher), arch, data, out)
+        converted = None
+        if arch is None and data is not None:  # a whole nn.Sequential saved by torch.save
+            from archsmith._sequential import sequential_teacher
+
+            converted = sequential_teacher(Path(teacher), data, out)
+        teacher = converted or _teacher_folder(Path(teacher), arch, data, out)
     teacher_arch, _sd, meta = load_teacher(teacher)
     from archsmith._export import read_meta
 
