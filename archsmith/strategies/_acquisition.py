@@ -9,7 +9,7 @@ import torch
 
 from archsmith.errors import ConfigError
 
-__all__ = ["check_critic_and_acquisition", "expected_improvement"]
+__all__ = ["acquisition_values", "check_critic_and_acquisition", "expected_improvement"]
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
@@ -28,6 +28,23 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
     pdf = np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
     ei = gap * cdf + std * pdf
     return np.asarray(np.where(std > 0, np.maximum(ei, 0.0), np.maximum(gap, 0.0)))
+
+
+def acquisition_values(kind: str, mean: np.ndarray, std: np.ndarray, best: float,
+                       beta: float, rng: np.random.Generator) -> np.ndarray:
+    """The acquisition ``kind`` of Gaussian predictions: ``"ei"`` (expected improvement
+    over ``best``), ``"ucb"`` (``mean + beta·std``) or ``"ts"`` (one draw per candidate).
+
+    Example:
+        >>> acquisition_values("ucb", np.array([1.0]), np.array([2.0]), 0.0, 0.5,
+        ...                    np.random.default_rng(0))
+        array([2.])
+    """
+    if kind == "ei":
+        return expected_improvement(mean, std, best)
+    if kind == "ucb":
+        return mean + beta * std
+    return mean + std * rng.standard_normal(len(mean))
 
 
 #: What each acquisition name means, for error messages.

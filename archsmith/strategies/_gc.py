@@ -37,10 +37,7 @@ import torch
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES, _scalarise
-from archsmith.strategies._acquisition import (
-    check_critic_and_acquisition,
-    expected_improvement,
-)
+from archsmith.strategies._acquisition import acquisition_values, check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
 from archsmith.strategies._gc_generator import Generator, elite, local_noise, normal_rewards
 
@@ -238,6 +235,8 @@ class GeneratorCritic(Strategy):
         self._fit_n = 0  # complete trials of the last critic fit (0: never fitted)
         self._full_n = 0  # complete trials of the last fresh fit
         self._queue: list[list[int]] = []
+        self._queue_parents: list[int | None] = []  # the trial each was edited from
+        self._served: dict[str, int] = {}  # the last ask's proposals → their parents
         self._learned: set[int] = set()  # trial numbers the generator has learned from
         self.rounds = 0
         self._rescored = False  # this ask's scores are a new scalarisation: refit
@@ -273,12 +272,16 @@ class GeneratorCritic(Strategy):
         seen = {t.arch.hash for t in history}
         done = [t for t in history if t.complete]
         out: list[Architecture] = []
+        self._served = {}
         while len(out) < n:
             while self._queue and len(out) < n:
                 arch = self.space.from_indices(self._queue.pop(0))
+                parent = self._queue_parents.pop(0) if self._queue_parents else None
                 if arch.hash not in seen:
                     seen.add(arch.hash)
                     out.append(arch)
+                    if parent is not None:
+                        self._served[arch.hash] = parent
             if len(out) == n:
                 break
             if len(done) < self.num_init or len({t.score for t in done}) < 2:
@@ -289,7 +292,12 @@ class GeneratorCritic(Strategy):
                 out += random_fill(self.space, seen, n - len(out), rng)
                 break
             self._queue = [list(a.indices) for a in picks]
+            self._queue_parents = [self._parents.get(a.hash) for a in picks]
         return out
+
+    def parent_of(self, arch: Architecture) -> int | None:
+        """The trial a proposal of the last ``ask`` was edited from (elite edits)."""
+        return self._served.get(arch.hash)
 
     # -- one round ----------------------------------------------------------------------
     def _round(
@@ -388,21 +396,18 @@ class GeneratorCritic(Strategy):
             var = var + self.noise_weight * local_noise(
                 np.array([a.indices for a in pool]), np.array([t.arch.indices for t in done]),
                 np.array(residuals2), self.noise_length)
-        std = np.sqrt(var)
-        if self.acquisition == "ei":
-            value = expected_improvement(mean, std, max(float(t.score) for t in done))  # type: ignore[arg-type]
-        elif self.acquisition == "ucb":
-            value = mean + self.beta * std
-        else:
-            value = mean + std * rng.standard_normal(len(pool))
+        if self._parents:  # an elite edit starts from its parent's weights (--inherit)
+            named = np.array([a.hash in self._parents for a in pool])
+            mean = mean + _scalarise.inheritance_effect(done) * named  # raw scores' scale
+        best = max(float(t.score) for t in done)  # type: ignore[arg-type]
+        value = acquisition_values(self.acquisition, mean, np.sqrt(var), best, self.beta, rng)
         from archsmith.strategies._cost_model import candidate_costs, per_cost
 
         cost = candidate_costs(  # gain per predicted cost (EI per second for "ei")
             pool, done, cost_exponent=self.cost_exponent, metric=self.cost_metric,
             inherit_exponent=self.inherit_exponent, inheriting=self._parents)
         if cost is not None:
-            best = 0.0 if self.acquisition == "ei" else max(float(t.score) for t in done)  # type: ignore[arg-type]
-            value = per_cost(value, best, cost, 1.0)
+            value = per_cost(value, 0.0 if self.acquisition == "ei" else best, cost, 1.0)
         # ties (e.g. zero EI everywhere) are broken by the predicted mean
         order = np.lexsort((-mean, -value))[:k]
         return [pool[int(i)] for i in order]
@@ -451,6 +456,7 @@ class GeneratorCritic(Strategy):
             "fit_n": self._fit_n,
             "full_n": self._full_n,
             "queue": [list(q) for q in self._queue],
+            "queue_parents": list(self._queue_parents),
             "learned": sorted(self._learned),
             "rounds": self.rounds,
         }
@@ -468,6 +474,8 @@ class GeneratorCritic(Strategy):
         self._fit_n = int(state.get("fit_n", 0))
         self._full_n = int(state.get("full_n", 0))
         self._queue = [[int(i) for i in q] for q in state.get("queue", [])]
+        self._queue_parents = [None if p is None else int(p) for p in
+                               state.get("queue_parents", [None] * len(self._queue))]
         self._learned = {int(x) for x in state.get("learned", [])}
         self.rounds = int(state.get("rounds", 0))
 

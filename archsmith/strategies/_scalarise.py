@@ -19,7 +19,13 @@ import numpy as np
 
 from archsmith.strategies._base import TrialRecord
 
-__all__ = ["critic_scores", "is_multi_objective", "parego_scores", "penalise_infeasible"]
+__all__ = [
+    "critic_scores",
+    "inheritance_effect",
+    "is_multi_objective",
+    "parego_scores",
+    "penalise_infeasible",
+]
 
 
 def is_multi_objective(history: Sequence[TrialRecord]) -> bool:
@@ -82,16 +88,42 @@ def penalise_infeasible(history: Sequence[TrialRecord]) -> list[TrialRecord]:
         for t in history]
 
 
+def inheritance_effect(done: Sequence[TrialRecord], ridge: float = 0.3) -> float:
+    """What starting from a parent's weights adds to a trial's score, with the
+    architecture held fixed: the inherited indicator's weight in a ridge regression of
+    the scores on the one-hot decisions and that indicator (penalty ``ridge`` on the
+    decisions only); 0 unless the history holds both kinds of trial.
+
+    Example:
+        >>> from archsmith.space import create_space
+        >>> a = create_space("mlp").sample(np.random.default_rng(0))
+        >>> h = [TrialRecord(0, a, "complete", 1.0), TrialRecord(1, a, "complete", 3.0),
+        ...      TrialRecord(2, a, "complete", 8.0, parent=1)]
+        >>> round(inheritance_effect(h), 6), inheritance_effect(h[:2])
+        (6.0, 0.0)
+    """
+    rows = [t for t in done if t.score is not None]
+    inherited = np.array([t.parent is not None for t in rows], dtype=float)
+    if len(rows) == 0 or inherited.all() or not inherited.any():
+        return 0.0
+    scores = np.array([float(t.score) for t in rows])  # type: ignore[arg-type]
+    X = np.stack([t.arch.space.encode(t.arch) for t in rows]).astype(float)
+    A = np.column_stack([np.ones(len(rows)), inherited, X])
+    penalty = np.full(A.shape[1], float(ridge))
+    penalty[:2] = 1e-9  # intercept and inheritance effect: not shrunk
+    w = np.linalg.solve(A.T @ A + np.diag(penalty), A.T @ scores)
+    return float(w[1])
+
+
 def critic_scores(done: Sequence[TrialRecord], ridge: float = 0.3) -> list[float]:
     """The scores a critic learns from: with weight inheritance, a trial that started
     from a parent's weights (``parent`` set) scores what its parent's training added on
-    top of its architecture's worth, so inherited scores are shifted by that effect,
-    estimated with the architecture held fixed: a ridge regression of the scores on the
-    one-hot decisions and an inherited indicator (penalty ``ridge`` on the decisions
-    only). The critic then learns scores on the scale of training from scratch. The
-    two kinds are not simply centred on their own means: inherited trials are children
-    of good trials, so much of their lead is their architectures', which the critic must
-    keep. With one kind the scores are unchanged.
+    top of its architecture's worth, so inherited scores are shifted by that effect
+    (:func:`inheritance_effect`, estimated with the architecture held fixed). The critic
+    then learns scores on the scale of training from scratch. The two kinds are not
+    simply centred on their own means: inherited trials are children of good trials, so
+    much of their lead is their architectures', which the critic must keep. With one
+    kind the scores are unchanged.
 
     Example:
         >>> from archsmith.space import create_space
@@ -103,13 +135,5 @@ def critic_scores(done: Sequence[TrialRecord], ridge: float = 0.3) -> list[float
         [1.0, 3.0, 1.0, 3.0]
     """
     rows = [t for t in done if t.score is not None]
-    scores = np.array([float(t.score) for t in rows])  # type: ignore[arg-type]
-    inherited = np.array([t.parent is not None for t in rows], dtype=float)
-    if len(scores) == 0 or inherited.all() or not inherited.any():
-        return [float(v) for v in scores]
-    X = np.stack([t.arch.space.encode(t.arch) for t in rows]).astype(float)
-    A = np.column_stack([np.ones(len(rows)), inherited, X])
-    penalty = np.full(A.shape[1], float(ridge))
-    penalty[:2] = 1e-9  # intercept and inheritance effect: not shrunk
-    w = np.linalg.solve(A.T @ A + np.diag(penalty), A.T @ scores)
-    return [float(v) for v in scores - w[1] * inherited]
+    effect = inheritance_effect(rows, ridge)
+    return [float(t.score) - effect * (t.parent is not None) for t in rows]  # type: ignore[arg-type]

@@ -87,3 +87,22 @@ def test_gc_under_inheritance_prefers_edits_of_kept_parents() -> None:
         named[exponent] = hits
     assert named[1.0] >= 10 and named[1.0] > named[0.0], named
     assert create_strategy("gc", create_space("mlp")).config()["inherit_exponent"] == 1.0
+
+
+def test_gc_names_the_parent_of_a_queued_proposal_across_rounds_and_a_resume() -> None:
+    """A proposal served from the queue of an earlier round (``round_size`` > 1), or
+    after ``load_state_dict``, still names the trial it was edited from."""
+    hist = _inheriting_history(30)
+    kw = {"num_init": 5, "policy_samples": 16, "round_size": 4, "seed": 0}
+    gc = create_strategy("gc", create_space("mlp"), **kw)
+    rng = np.random.default_rng(0)
+    first = gc.ask(hist, 1, rng)[0]
+    state = gc.state_dict()
+    assert len(state["queue"]) == 3 and len(state["queue_parents"]) == 3
+    twin = create_strategy("gc", create_space("mlp"), **kw)
+    twin.load_state_dict(state)
+    for s in (gc, twin):
+        nxt = s.ask([*hist, TrialRecord(30, first, "running")], 1, np.random.default_rng(1))[0]
+        assert s.parent_of(nxt) == state["queue_parents"][0]
+    assert any(p is not None for p in state["queue_parents"])
+    assert gc.parent_of(first) is None  # only the last ask's proposals are named
