@@ -181,8 +181,9 @@ def _teacher_folder(weights: Path, arch_file: Path | None, data: str | None,
     from archsmith.evaluators import load_dataset
 
     if arch_file is None or data is None:
-        raise ConfigError(f"{weights} is a weights file: give its architecture with --arch "
-                          "FILE.json and its data with --data.")
+        raise ConfigError(f"{weights} is a file: for a state_dict give its architecture "
+                          "with --arch FILE.json and its data with --data; for a whole "
+                          "nn.Sequential saved with torch.save, give its data with --data.")
     try:
         spec = json.loads(Path(arch_file).read_text())
     except (OSError, ValueError) as e:
@@ -255,6 +256,10 @@ def compress(
         raise ConfigError(f"The data {data!r} are not the ones the teacher was trained on "
                           "(their sha256 differs); give the teacher's data.")
     teach = probe.teacher_metrics()
+    if meta.get("converted_from") and teach["val_acc"] < 150.0 / int(meta["num_classes"]):
+        console.print(f"[yellow]warning:[/] the converted teacher is near chance on the "
+                      f"validation split ({fmt(teach['val_acc'])}); a plain nn.Sequential "
+                      "must have been trained on the data's raw values, unscaled.")
     record = _teacher_record(folder)
     trial_val = _teacher_reference(record)
     console.print(f"teacher: {teacher_arch.space.compact(teacher_arch)}  "

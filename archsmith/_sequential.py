@@ -36,29 +36,52 @@ _SUPPORTED = ("Flatten (first), Linear, BatchNorm1d, LayerNorm, Dropout and the 
               "activations " + ", ".join(_ACTS))
 
 
-def _default_args(m: torch.nn.Module) -> bool:
-    """Whether an activation module has the arguments the ``mlp`` space builds it with."""
-    fresh = type(m)()
-    keys = ("negative_slope", "alpha", "approximate")
-    return all(getattr(m, k, None) == getattr(fresh, k, None) for k in keys)
+def _check_settings(m: torch.nn.Module, j: int, where: Path) -> None:
+    """Refuses a layer whose settings the ``mlp`` space does not build, naming them."""
+    from torch import nn
+
+    fresh: nn.Module | None = None
+    keys: tuple[str, ...] = ()
+    if type(m).__name__ in _ACTS:
+        fresh, keys = type(m)(), ("negative_slope", "alpha", "approximate")
+    elif type(m) is nn.BatchNorm1d:
+        fresh = nn.BatchNorm1d(m.num_features)  # type: ignore[arg-type]
+        keys = ("eps", "affine", "track_running_stats")
+    elif type(m) is nn.LayerNorm:
+        fresh = nn.LayerNorm(m.normalized_shape)  # type: ignore[arg-type]
+        keys = ("eps", "elementwise_affine")
+        if getattr(m, "bias", True) is None:
+            keys = (*keys, "bias")
+    elif type(m) is nn.Dropout and not 0.0 <= float(m.p) < 1.0:  # type: ignore[arg-type]
+        raise ConfigError(f"{where}: layer {j} ({m}) drops every unit; p must be below 1.")
+    bad = [k for k in keys if getattr(m, k, None) != getattr(fresh, k, None)]
+    if bad:
+        raise ConfigError(
+            f"{where}: layer {j} ({m}) sets {', '.join(bad)} differently from the "
+            "defaults the mlp space builds it with; only default settings can be read.")
 
 
 def _blocks(net: torch.nn.Sequential, where: Path) -> tuple[list[dict[str, Any]], Any]:
     """The hidden blocks (``{"linear", "norm", "act", "dropout"}``) and the head."""
     from torch import nn
 
-    mods = list(net)
-    if mods and isinstance(mods[0], nn.Flatten):
-        mods = mods[1:]
-    blocks: list[dict[str, Any]] = []
-    i = 0
-    for j, m in enumerate(mods):
-        if not isinstance(m, (nn.Linear, nn.BatchNorm1d, nn.LayerNorm, nn.Dropout,
-                              *(getattr(nn, k) for k in _ACTS))):
+    def layers(seq: torch.nn.Sequential) -> list[torch.nn.Module]:
+        return [m for sub in seq for m in (layers(sub) if type(sub) is nn.Sequential
+                                           else [sub])]
+
+    mods = layers(net)
+    start = int(bool(mods) and type(mods[0]) is nn.Flatten)
+    kinds = (nn.Linear, nn.BatchNorm1d, nn.LayerNorm, nn.Dropout,
+             *(getattr(nn, k) for k in _ACTS))
+    for j, m in enumerate(mods[start:], start):
+        if type(m) not in kinds:
             raise ConfigError(
                 f"{where}: layer {j} is a {type(m).__name__}; a plain nn.Sequential "
                 f"teacher may hold {_SUPPORTED}. For a convolutional network give its "
                 "state_dict with --arch ARCH.json of the 'cnn' space.")
+        _check_settings(m, j, where)
+    blocks: list[dict[str, Any]] = []
+    i = start
     while i < len(mods):
         m = mods[i]
         if not isinstance(m, nn.Linear):
@@ -68,17 +91,14 @@ def _blocks(net: torch.nn.Sequential, where: Path) -> tuple[list[dict[str, Any]]
         block: dict[str, Any] = {"linear": m, "norm": None, "act": "identity",
                                  "dropout": 0.0}
         i += 1
-        if i < len(mods) and isinstance(mods[i], nn.BatchNorm1d | nn.LayerNorm):
+        if i < len(mods) and type(mods[i]) in (nn.BatchNorm1d, nn.LayerNorm):
             block["norm"] = mods[i]
             i += 1
         if i < len(mods) and type(mods[i]).__name__ in _ACTS:
-            if not _default_args(mods[i]):
-                raise ConfigError(f"{where}: layer {i} ({mods[i]}) has non-default "
-                                  "arguments; the mlp space builds it with the defaults.")
             block["act"] = _ACTS[type(mods[i]).__name__]
             i += 1
         drop = mods[i] if i < len(mods) else None
-        if isinstance(drop, nn.Dropout):
+        if type(drop) is nn.Dropout:
             block["dropout"] = float(drop.p)
             i += 1
         blocks.append(block)
@@ -120,13 +140,20 @@ def sequential_teacher(path: Path, data: str, out: Path) -> Path | None:
     from archsmith.space import create_space
     from archsmith.space._mlp import MLPSpace
 
+    try:  # a state_dict (or other plain data) loads safely
+        torch.load(path, map_location="cpu", weights_only=True)
+        return None
+    except Exception:  # not plain data: maybe a whole module, below
+        pass
     try:  # a whole module is a pickle: only the user's own files are given here
         net = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
-        raise ConfigError(f"Could not read {path} ({type(e).__name__}); give a "
-                          "state_dict with --arch, or a model saved with torch.save.") from None
+        raise ConfigError(f"Could not read {path} ({type(e).__name__}: {e}); give a "
+                          "state_dict with --arch, or a model saved with torch.save "
+                          "(its classes importable here).") from None
     if not isinstance(net, nn.Module):
         return None
+    net = net.float()
     if not isinstance(net, nn.Sequential):
         raise ConfigError(f"{path} holds a {type(net).__name__}, not an nn.Sequential; "
                           "give its state_dict with --arch ARCH.json of the mlp or cnn space.")
@@ -167,7 +194,12 @@ def sequential_teacher(path: Path, data: str, out: Path) -> Path | None:
                 state["bias"] = torch.zeros(src.out_features)
             if src is blocks[0]["linear"]:
                 _fold(state, ds.info["preprocessing"], tuple(ds.input_shape))
-            dst.load_state_dict(state)
+            try:
+                dst.load_state_dict(state)
+            except (RuntimeError, ValueError) as e:
+                first = " ".join(str(e).split())[:200]
+                raise ConfigError(f"{path}: its layer {src} cannot be read as an mlp "
+                                  f"layer: {first}") from None
     _check_same_function(net, built, ds, path)
     folder = out / "teacher"
     folder.mkdir(parents=True, exist_ok=True)

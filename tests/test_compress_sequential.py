@@ -71,7 +71,7 @@ def test_a_whole_sequential_is_compressed_with_its_own_function(user_net: Path,
 
 
 def test_modules_that_are_not_a_plain_mlp_are_refused(user_net: Path, tmp_path: Path) -> None:
-    def run(module: nn.Module, data: str = "wine") -> str:
+    def run(module: object, data: str = "wine") -> str:
         path = tmp_path / "m.pt"
         torch.save(module, path)
         result = CliRunner().invoke(app, ["compress", str(path), "--data", data,
@@ -87,5 +87,25 @@ def test_modules_that_are_not_a_plain_mlp_are_refused(user_net: Path, tmp_path: 
                                                    "digits")
     assert "last layer must be the Linear classifier" in run(
         nn.Sequential(nn.Linear(13, 8), nn.ReLU(), nn.Linear(8, 3), nn.ReLU()))
-    assert "non-default arguments" in run(
+    assert "sets negative_slope differently" in run(
         nn.Sequential(nn.Linear(13, 8), nn.LeakyReLU(0.2), nn.Linear(8, 3)))
+    assert "sets eps, affine differently" in run(
+        nn.Sequential(nn.Linear(13, 8), nn.BatchNorm1d(8, eps=0.5, affine=False), nn.ReLU(),
+                      nn.Linear(8, 3)))
+    assert "layer 2 is a Flatten" in run(
+        nn.Sequential(nn.Flatten(), nn.Linear(13, 8), nn.Flatten(), nn.Linear(8, 3)))
+    assert "for a state_dict give its architecture with --arch" in run(
+        nn.Sequential(nn.Linear(13, 8), nn.ReLU(), nn.Linear(8, 3)).state_dict())
+
+
+def test_nested_and_double_precision_sequentials_are_read(tmp_path: Path) -> None:
+    from archsmith._sequential import sequential_teacher
+    from archsmith.evaluators._distill import load_teacher
+
+    net = nn.Sequential(nn.Sequential(nn.Linear(13, 8), nn.LayerNorm(8), nn.SiLU()),
+                        nn.Linear(8, 3)).double()
+    torch.save(net, tmp_path / "n.pt")
+    folder = sequential_teacher(tmp_path / "n.pt", "wine", tmp_path / "out")
+    assert folder is not None
+    arch, _, meta = load_teacher(folder)
+    assert arch.space.compact(arch) == "8·silu·ln" and meta["space_config"]["widths"][0] == 8
