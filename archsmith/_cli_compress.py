@@ -177,7 +177,8 @@ def _teacher_folder(weights: Path, arch_file: Path | None, data: str | None,
     ``weights.pt``)."""
     import shutil
 
-    from archsmith._export import ARCH_FILE, WEIGHTS_FILE
+    from archsmith._export import WEIGHTS_FILE
+    from archsmith._sequential import teacher_folder
     from archsmith.evaluators import load_dataset
 
     if arch_file is None or data is None:
@@ -191,13 +192,9 @@ def _teacher_folder(weights: Path, arch_file: Path | None, data: str | None,
     if not isinstance(spec, dict) or not isinstance(spec.get("decisions"), dict) \
             or not isinstance(spec.get("space"), str):
         raise ConfigError(f'{arch_file} must hold {{"space": NAME, "decisions": {{...}}}}.')
-    ds = load_dataset(data)
-    folder = out / "teacher"
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = {"space": spec["space"], "space_config": spec.get("space_config", {}),
-            "decisions": spec["decisions"], "input_shape": list(ds.input_shape),
-            "num_classes": int(ds.num_classes), "data": ds.info}
-    (folder / ARCH_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    folder = teacher_folder(out, load_dataset(data), {
+        "space": spec["space"], "space_config": spec.get("space_config", {}),
+        "decisions": spec["decisions"]})
     shutil.copyfile(weights, folder / WEIGHTS_FILE)
     return folder
 

@@ -27,7 +27,7 @@ from archsmith.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["sequential_teacher"]
+__all__ = ["sequential_teacher", "teacher_folder"]
 
 #: torch.nn activation classes and the ``mlp`` space's names for them (default arguments).
 _ACTS = {"ReLU": "relu", "GELU": "gelu", "SiLU": "silu", "Tanh": "tanh",
@@ -135,7 +135,7 @@ def sequential_teacher(path: Path, data: str, out: Path) -> Path | None:
     import torch
     from torch import nn
 
-    from archsmith._export import ARCH_FILE, WEIGHTS_FILE
+    from archsmith._export import WEIGHTS_FILE
     from archsmith.evaluators import load_dataset
     from archsmith.space import create_space
     from archsmith.space._mlp import MLPSpace
@@ -201,13 +201,24 @@ def sequential_teacher(path: Path, data: str, out: Path) -> Path | None:
                 raise ConfigError(f"{path}: its layer {src} cannot be read as an mlp "
                                   f"layer: {first}") from None
     _check_same_function(net, built, ds, path)
+    folder = teacher_folder(out, ds, {"space": "mlp", "space_config": config,
+                                      "decisions": dict(arch.values),
+                                      "converted_from": str(Path(path).resolve())})
+    torch.save(built.state_dict(), folder / WEIGHTS_FILE)
+    return folder
+
+
+def teacher_folder(out: Path, ds: Any, spec: dict[str, Any]) -> Path:
+    """``OUT/teacher/`` with the ``arch.json`` compress reads: ``spec`` (``space``,
+    ``decisions``, optional ``space_config`` and more) with the data's shape and
+    record; the caller writes ``weights.pt`` beside it."""
+    from archsmith._export import ARCH_FILE
+
     folder = out / "teacher"
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {"space": "mlp", "space_config": config, "decisions": dict(arch.values),
-            "input_shape": list(ds.input_shape), "num_classes": int(ds.num_classes),
-            "data": ds.info, "converted_from": str(Path(path).resolve())}
+    meta = {"space_config": {}, **spec, "input_shape": list(ds.input_shape),
+            "num_classes": int(ds.num_classes), "data": ds.info}
     (folder / ARCH_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    torch.save(built.state_dict(), folder / WEIGHTS_FILE)
     return folder
 
 
