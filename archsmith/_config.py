@@ -99,7 +99,12 @@ class SearchConfig:
             parent trains ``epochs`` from scratch. Needs real training (weights).
         inherit_epochs: Epochs an inherited trial trains (default: a quarter of
             ``epochs``, at least 1).
-        inherit_moves: Most moves between a parent and its child (more: from scratch).
+        inherit_moves: Most moves between a parent and its child (more: from scratch),
+            also for the parent the strategy names. A child two or more moves away loses
+            most of what it inherits (benchmarks/RESULTS.md, issue 15).
+        inherit_lr: Learning rate of an inherited trial, as a fraction of the
+            training's ``lr``: it fine-tunes weights that are already trained (the full
+            rate first undoes part of what the parent learned).
         teacher: Folder of a trained teacher (``best/`` of a search): every network is a
             student that starts from the teacher's transformed weights and learns by
             distillation (:class:`~archsmith.evaluators.DistillEvaluator`; ``archsmith
@@ -143,7 +148,8 @@ class SearchConfig:
     constraints: list[str] = field(default_factory=list)
     inherit: bool = False
     inherit_epochs: int | None = None
-    inherit_moves: int = 3
+    inherit_moves: int = 1
+    inherit_lr: float = 0.3
     teacher: str | None = None
 
     #: Keys that do not change which trials a search makes (may differ on resume).
@@ -153,7 +159,7 @@ class SearchConfig:
     #: stored before schedulers existed keep their identity).
     SCHEDULER_KEYS = ("scheduler", "min_epochs", "eta", "rung_targets")
     #: Keys a search without inheritance leaves out of its fingerprint.
-    INHERIT_KEYS = ("inherit", "inherit_epochs", "inherit_moves")
+    INHERIT_KEYS = ("inherit", "inherit_epochs", "inherit_moves", "inherit_lr")
 
     def __post_init__(self) -> None:
         if self.space is None:
@@ -214,6 +220,11 @@ class SearchConfig:
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_EPOCHS:
                 raise ConfigError(f"{key} must be a positive integer, got {v!r}.")
+        v = self.inherit_lr
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 10:
+            raise ConfigError(f"inherit_lr must be a number above 0 and at most 10 (a "
+                              f"fraction of the learning rate), got {v!r}.")
+        self.inherit_lr = float(v)
         if self.rung_targets not in ("calibrated", "top"):
             raise ConfigError(f"rung_targets must be 'calibrated' or 'top', got "
                               f"{self.rung_targets!r}.")

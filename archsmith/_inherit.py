@@ -6,7 +6,8 @@ stored trial it can be transformed from (:mod:`archsmith.transform`; at most
 ``inherit_moves`` moves away): the parent its strategy names (evolution's tournament
 winner, local search's centre) when its weights are kept, else the best-scoring such
 trial. The driver writes the child's transformed weights as a checkpoint at epoch 0,
-and the evaluator trains it ``inherit_epochs`` from there; a trial without a parent
+and the evaluator fine-tunes it ``inherit_epochs`` from there at ``inherit_lr`` times
+its learning rate (the checkpoint's ``lr_scale``); a trial without a parent
 trains ``epochs`` from scratch. The store records each trial's parent and moves
 (:meth:`archsmith.store.Store.lineage`), and strategies see ``TrialRecord.parent``.
 
@@ -100,58 +101,70 @@ class Inheritance:
         return None if state is None else state.get("net")
 
     def choose(self, arch: Architecture, history: list[TrialRecord]
-               ) -> tuple[TrialRecord, list[str]] | None:
-        """The parent of ``arch`` and the moves from it, or ``None`` (from scratch)."""
+               ) -> list[tuple[TrialRecord, list[str]]]:
+        """Possible parents of ``arch`` with the moves from each, in order of preference:
+        the one its strategy names (at any distance), then the best-scoring trial at
+        most ``inherit_moves`` moves away; empty: from scratch."""
         from archsmith.transform import moves
 
         named = self.search.strategy.parent_of(arch)
+        first: list[tuple[TrialRecord, list[str]]] = []
         best: tuple[tuple[float, int, int], TrialRecord, list[str]] | None = None
         for t in history:
             if not (t.complete and t.feasible and self.path(t.number).is_file()):
                 continue
             mv = moves(t.arch, arch)
             if mv and t.number == named:  # the strategy made the child from it
-                return t, mv
+                first = [(t, mv)]
             if not mv or len(mv) > self.max_moves:
                 continue
             rank = (-float(t.score or 0.0), len(mv), t.number)
             if best is None or rank < best[0]:
                 best = (rank, t, mv)
-        return None if best is None else (best[1], best[2])
+        return first + ([] if best is None or (first and best[1] is first[0][0])
+                        else [(best[1], best[2])])
 
     def prepare(self, number: int, arch: Architecture, history: list[TrialRecord],
                 store: Store, sid: int) -> tuple[int, str]:
-        """Writes trial ``number``'s initial weights; returns (epochs, checkpoint)."""
+        """Writes trial ``number``'s initial weights; returns (epochs, checkpoint).
+
+        A parent more than ``inherit_moves`` moves away (one the strategy named) is
+        used only when the child computes its function (growth moves, as ``eas``
+        makes); from any other the child would start far below it.
+        """
         from archsmith.evaluators._checkpoint import save_checkpoint
         from archsmith.evaluators._training import derive_seeds
 
         cfg, ev = self.search.config, self.search.evaluator
         target = self.path(number)
         target.unlink(missing_ok=True)  # from a run that stopped before it finished
-        pick = self.choose(arch, history)
-        sd = None if pick is None else self._weights(pick[0])
-        t = None
-        if pick is not None and sd is not None:
+        for parent, mv in self.choose(arch, history):
+            sd = self._weights(parent)
+            if sd is None:
+                continue
             ds = ev.dataset  # type: ignore[attr-defined]
             seed = derive_seeds(int(getattr(ev, "seed", 0)), arch.hash)[0]
             try:
-                t = arch.space.transform(pick[0].arch, arch, sd, input_shape=ds.input_shape,
+                t = arch.space.transform(parent.arch, arch, sd, input_shape=ds.input_shape,
                                          num_classes=ds.num_classes, seed=seed,
                                          rng=np.random.default_rng([cfg.seed, number]))
+            except Exception:  # this parent cannot give weights: try the next
+                continue
+            if len(mv) > self.max_moves and not t.preserving:
+                continue
+            try:
                 save_checkpoint(target, self._key(arch), {
                     "net": t.state_dict, "epoch": 0, "curve": [], "seconds": 0.0,
-                    "parent": pick[0].number})
+                    "parent": parent.number, "lr_scale": cfg.inherit_lr})
             except Exception:  # e.g. a full disk: this trial trains from scratch
                 target.unlink(missing_ok=True)
-                t = None
-        if pick is None or t is None:
-            self.forget(store, sid, number)
-            return int(cfg.epochs or 1), str(target)
-        parent, mv = pick
-        store.set_lineage(sid, number, parent.number, mv, t.preserving)
-        self.lineage[number] = {"parent": parent.number, "moves": mv,
-                                "preserving": t.preserving}
-        return self.epochs, str(target)
+                break
+            store.set_lineage(sid, number, parent.number, mv, t.preserving)
+            self.lineage[number] = {"parent": parent.number, "moves": mv,
+                                    "preserving": t.preserving}
+            return self.epochs, str(target)
+        self.forget(store, sid, number)
+        return int(cfg.epochs or 1), str(target)
 
     def forget(self, store: Store, sid: int, number: int) -> None:
         """Trial ``number`` inherits nothing (from scratch, answered from storage, or

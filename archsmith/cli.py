@@ -108,6 +108,7 @@ def search(
     inherit: Annotated[bool | None, typer.Option(
         "--inherit/--no-inherit", help=_d("Start each trial from the weights of the best stored trial it can be transformed from (Net2Net/N2N moves; mlp and cnn spaces, real training), training only --inherit-epochs.", "--no-inherit"))] = None,
     inherit_epochs: Annotated[int | None, typer.Option(help=_d("Epochs of an inherited trial (with --inherit).", "a quarter of --epochs"))] = None,
+    inherit_lr: Annotated[float | None, typer.Option(help=_d("Learning rate of an inherited trial, as a fraction of the training's (with --inherit).", "0.3"))] = None,
     seed: Annotated[int | None, typer.Option(help=_d("Random seed.", _default("seed")))] = None,
     objective: Annotated[str | None, typer.Option(help=_d("Metric to optimise, or up to 4 comma-separated ones for a multi-objective search (e.g. val_acc,latency_ms; use --strategy nsga2 or random).", "val_acc"))] = None,
     direction: Annotated[str | None, typer.Option(
@@ -150,7 +151,7 @@ def search(
         "fail_fast": fail_fast, "time_budget": time_budget,
         "scheduler": None if scheduler in (None, "none") else scheduler,
         "min_epochs": min_epochs, "eta": eta, "constraints": constraint or None,
-        "inherit": inherit, "inherit_epochs": inherit_epochs,
+        "inherit": inherit, "inherit_epochs": inherit_epochs, "inherit_lr": inherit_lr,
     }
     training = {"num_threads": threads, "device": device}
     settings: dict[str, Any] = SearchConfig.from_toml(config) if config else {}

@@ -270,10 +270,13 @@ class TrainingEvaluator:
             first = 1
             if resume is not None:  # go on exactly where the checkpoint stopped
                 net.load_state_dict(resume["net"])
-                if "opt" in resume:  # (weights inherited from a parent start afresh)
-                    opt.load_state_dict(resume["opt"])
+                if "opt" in resume:  # (weights inherited from a parent start afresh,
+                    opt.load_state_dict(resume["opt"])  # fine-tuned at lr × lr_scale)
                     gen.set_state(resume["gen"])
                     torch.set_rng_state(resume["rng"])
+                else:
+                    for group in opt.param_groups:
+                        group["lr"] = self.lr * float(resume.get("lr_scale", 1.0))
                 curve, seconds = list(resume["curve"]), float(resume["seconds"])
                 first = epoch = int(resume["epoch"]) + 1
             for epoch in range(first, epochs + 1):

@@ -111,7 +111,8 @@ class GeneratorCritic(Strategy):
             per epoch to this power (:mod:`archsmith.strategies._cost_model`).
         cost_metric: The metric whose value per budget unit is the cost.
         inherit_exponent: With weight inheritance (``--inherit``): the gain of a
-            candidate that will start from its named parent's weights (an elite edit) is
+            candidate that will start from its named parent's weights (an elite edit of
+            one decision) is
             divided by the fraction of a scratch trial's epochs it trains, to this
             power (:func:`~archsmith.strategies._cost_model.inherit_factor`; 0: off).
         seed: Seed of the policy's initial weights (``None``: from the first round's rng).
@@ -375,10 +376,10 @@ class GeneratorCritic(Strategy):
                 add(a, p)
         for p in parents[: self.num_parents]:
             for _ in range(self.mutations):
-                child = p.arch
-                for _edit in range(int(rng.integers(1, self.max_edits + 1))):
+                child, edits = p.arch, int(rng.integers(1, self.max_edits + 1))
+                for _edit in range(edits):
                     child = space.mutate(child, rng)
-                add(child, p)
+                add(child, p if edits == 1 else None)  # more edits: too far to inherit
         for _ in range(self.num_random):
             add(space.sample(rng))
         return pool
