@@ -99,9 +99,10 @@ class SearchConfig:
             parent trains ``epochs`` from scratch. Needs real training (weights).
         inherit_epochs: Epochs an inherited trial trains (default: a quarter of
             ``epochs``, at least 1).
-        inherit_moves: Most moves between a parent and its child (more: from scratch),
-            also for the parent the strategy names. A child two or more moves away loses
-            most of what it inherits (benchmarks/RESULTS.md, issue 15).
+        inherit_moves: Most moves between a child and a parent its strategy did not
+            name (more: from scratch); a named parent is used at any distance. Children
+            two or more moves from their parent ended 6–12 points below it in the
+            measurement of benchmarks/RESULTS.md (issue 15).
         inherit_lr: Learning rate of an inherited trial, as a fraction of the
             training's ``lr``: it fine-tunes weights that are already trained (the full
             rate first undoes part of what the parent learned).
@@ -328,6 +329,8 @@ class SearchConfig:
         if not self.inherit:
             for k in self.INHERIT_KEYS:
                 d.pop(k)
+        elif self.inherit_lr == 1.0:  # as searches stored before inherit_lr trained
+            d.pop("inherit_lr")
         if self.teacher is None:
             d.pop("teacher")
         desc = dict(evaluator_description)

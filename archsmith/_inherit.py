@@ -2,14 +2,15 @@
 
 Every trial of such a search keeps its trained weights under ``OUT/checkpoints/``
 (the folder multi-fidelity searches use). A new trial starts from the weights of a
-stored trial it can be transformed from (:mod:`archsmith.transform`; at most
-``inherit_moves`` moves away): the parent its strategy names (evolution's tournament
-winner, local search's centre) when its weights are kept, else the best-scoring such
-trial. The driver writes the child's transformed weights as a checkpoint at epoch 0,
-and the evaluator fine-tunes it ``inherit_epochs`` from there at ``inherit_lr`` times
-its learning rate (the checkpoint's ``lr_scale``); a trial without a parent
-trains ``epochs`` from scratch. The store records each trial's parent and moves
-(:meth:`archsmith.store.Store.lineage`), and strategies see ``TrialRecord.parent``.
+stored trial it can be transformed from (:mod:`archsmith.transform`): the parent its
+strategy names (evolution's tournament winner, local search's centre, gc's elite edits
+one move away, eas's current network) when its weights are kept, else the best-scoring
+trial at most ``inherit_moves`` moves away. The driver writes the child's transformed
+weights as a checkpoint at epoch 0, and the evaluator fine-tunes it ``inherit_epochs``
+from there at ``inherit_lr`` times its learning rate (the checkpoint's ``lr_scale``); a
+trial without a parent trains ``epochs`` from scratch. The store records each trial's
+parent and moves (:meth:`archsmith.store.Store.lineage`), and strategies see
+``TrialRecord.parent``.
 
 Only the checkpoints of the ``keep`` best trials are kept (and no more than
 ``checkpoint_mb`` in all); a trial whose weights are gone is no longer a parent.
@@ -103,8 +104,9 @@ class Inheritance:
     def choose(self, arch: Architecture, history: list[TrialRecord]
                ) -> list[tuple[TrialRecord, list[str]]]:
         """Possible parents of ``arch`` with the moves from each, in order of preference:
-        the one its strategy names (at any distance), then the best-scoring trial at
-        most ``inherit_moves`` moves away; empty: from scratch."""
+        the one its strategy names (it made the child from it, at any distance), then
+        the best-scoring trial at most ``inherit_moves`` moves away; empty: from
+        scratch."""
         from archsmith.transform import moves
 
         named = self.search.strategy.parent_of(arch)
@@ -121,17 +123,15 @@ class Inheritance:
             rank = (-float(t.score or 0.0), len(mv), t.number)
             if best is None or rank < best[0]:
                 best = (rank, t, mv)
-        return first + ([] if best is None or (first and best[1] is first[0][0])
-                        else [(best[1], best[2])])
+        if best is None or (first and best[1].number == first[0][0].number):
+            return first
+        return [*first, (best[1], best[2])]
 
     def prepare(self, number: int, arch: Architecture, history: list[TrialRecord],
                 store: Store, sid: int) -> tuple[int, str]:
         """Writes trial ``number``'s initial weights; returns (epochs, checkpoint).
-
-        A parent more than ``inherit_moves`` moves away (one the strategy named) is
-        used only when the child computes its function (growth moves, as ``eas``
-        makes); from any other the child would start far below it.
-        """
+        A parent whose weights are gone or cannot be transformed gives way to the next
+        one :meth:`choose` lists."""
         from archsmith.evaluators._checkpoint import save_checkpoint
         from archsmith.evaluators._training import derive_seeds
 
@@ -149,8 +149,6 @@ class Inheritance:
                                          num_classes=ds.num_classes, seed=seed,
                                          rng=np.random.default_rng([cfg.seed, number]))
             except Exception:  # this parent cannot give weights: try the next
-                continue
-            if len(mv) > self.max_moves and not t.preserving:
                 continue
             try:
                 save_checkpoint(target, self._key(arch), {

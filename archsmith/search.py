@@ -493,6 +493,8 @@ class Search:
         if executor is not None:
             data["executor"] = executor
         data["time_budget"] = time_budget  # a time budget is per run, never inherited
+        if data.get("inherit") and "inherit_lr" not in data:
+            data["inherit_lr"] = 1.0  # stored before inherit_lr: trained at the full rate
         store.close()
         cfg = SearchConfig.from_dict(data, where=f"stored config of {out}")
         check_rebuildable(cfg, out, need_space=space is None, need_evaluator=evaluator is None)

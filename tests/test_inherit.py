@@ -124,7 +124,7 @@ def test_resume_keeps_lineage_and_the_best_exports_its_own_weights(tmp_path: Pat
 
 @pytest.mark.parametrize("strategy", ["gc", "local"])
 def test_other_strategies_run_with_inheritance(tmp_path: Path, strategy: str) -> None:
-    budget = 12 if strategy == "gc" else 8  # gc's first 8 are its random start
+    budget = 12 if strategy == "gc" else 8  # gc: 10 random ones first (num_init)
     cfg = SearchConfig(**{**WINE, "strategy": strategy, "strategy_config": {},
                           "budget": budget, "export": False})
     summary = Search(cfg, tmp_path / strategy).run()
@@ -190,28 +190,34 @@ def _prepare(search: Search, tmp_path: Path, number: int, child, history) -> tup
         store.close()
 
 
-def test_a_named_parent_too_far_away_is_used_only_when_the_child_keeps_its_function(
+def test_a_parent_the_strategy_did_not_name_must_be_within_inherit_moves(
         tmp_path: Path) -> None:
-    """Beyond ``inherit_moves`` a child of its named parent trains from scratch, unless
-    the moves preserve the parent's function (growth, as eas makes)."""
+    """A named parent is used at any distance; another one only within
+    ``inherit_moves`` (1); when the named one cannot give weights, the next is used."""
     from archsmith import transform as T
 
     search, parent = _one_parent(tmp_path)
-    search.strategy.parent_of = lambda arch: parent.number  # type: ignore[method-assign]
+    inh = search.inheritance
+    assert inh is not None and search.config.inherit_moves == 1
     a = parent.arch
-    grown = T.deeper(T.wider(a, 1, 32), 2)  # Net2Wider, then an identity relu layer
-    moved = T.set_layer(T.wider(a, 1, 32), 1, act="tanh")
-    assert len(T.moves(a, grown)) == 2 and len(T.moves(a, moved)) == 2
-    assert search.config.inherit_moves == 1
-    epochs, _ = _prepare(search, tmp_path, 5, moved, [parent])
-    assert epochs == 4 and 5 not in search.inheritance.lineage  # type: ignore[union-attr]
-    epochs, _ = _prepare(search, tmp_path, 6, grown, [parent])
-    assert epochs == 1
-    assert search.inheritance.lineage[6]["parent"] == parent.number  # type: ignore[union-attr]
-    # one move away: inherited whether the strategy names the parent or not
+    far = T.set_layer(T.wider(a, 1, 32), 1, act="tanh")  # two moves, function changed
+    near = T.set_layer(a, 1, act="tanh")
+    assert len(T.moves(a, far)) == 2 and len(T.moves(a, near)) == 1
     search.strategy.parent_of = lambda arch: None  # type: ignore[method-assign]
-    epochs, _ = _prepare(search, tmp_path, 7, T.set_layer(a, 1, act="tanh"), [parent])
-    assert epochs == 1
+    assert _prepare(search, tmp_path, 5, far, [parent])[0] == 4  # from scratch
+    assert 5 not in inh.lineage
+    assert _prepare(search, tmp_path, 6, near, [parent])[0] == 1
+    search.strategy.parent_of = lambda arch: parent.number  # type: ignore[method-assign]
+    assert _prepare(search, tmp_path, 7, far, [parent])[0] == 1
+    assert inh.lineage[7] == {"parent": 100, "moves": T.moves(a, far), "preserving": False}
+    # the named parent is listed once when it is also the best one within reach
+    assert [p.number for p, _ in inh.choose(near, [parent])] == [100]
+    # a named parent without weights gives way to the best one within reach
+    other = TrialRecord(101, T.wider(a, 1, 32), "complete", 80.0)
+    search.strategy.parent_of = lambda arch: 101  # type: ignore[method-assign]
+    assert [p.number for p, _ in inh.choose(near, [parent, other])] == [100]
+    assert _prepare(search, tmp_path, 8, near, [parent, other])[0] == 1
+    assert inh.lineage[8]["parent"] == 100
 
 
 def test_an_inherited_child_is_fine_tuned_at_inherit_lr(tmp_path: Path) -> None:
@@ -260,6 +266,65 @@ def test_a_search_without_inheritance_keeps_its_fingerprint() -> None:
     assert "inherit" not in d
     assert SearchConfig(space="mlp", data="iris", inherit=True).fingerprint({}) != \
         cfg.fingerprint({})
+
+
+def test_an_inherit_search_stored_before_inherit_lr_resumes_at_the_full_rate(
+        tmp_path: Path) -> None:
+    """Searches stored before ``inherit_lr`` existed trained inherited children at the
+    full rate: they resume with ``inherit_lr = 1`` and keep their fingerprint."""
+    import json
+    import sqlite3
+
+    out = tmp_path / "old"
+    cfg = SearchConfig(**{**WINE, "budget": 3, "inherit_lr": 1.0, "export": False})
+    Search(cfg, out).run()
+    con = sqlite3.connect(out / "archsmith.db")
+    (stored,) = con.execute("select config from archsmith_searches").fetchone()
+    old = json.loads(stored)
+    del old["inherit_lr"]  # as an earlier version stored it
+    con.execute("update archsmith_searches set config = ?", (json.dumps(old),))
+    con.commit()
+    con.close()
+    search = Search.resume(out, budget=5)
+    assert search.config.inherit_lr == 1.0
+    assert search.run()["complete"] == 5
+    assert SearchConfig(**{**WINE, "inherit_lr": 0.3}).fingerprint({}) != \
+        SearchConfig(**{**WINE, "inherit_lr": 1.0}).fingerprint({})
+
+
+def test_gc_names_only_its_elite_edits_one_move_away(tmp_path: Path) -> None:
+    """The candidates gc names a parent for (and so expects to inherit, and discounts)
+    are one move from that parent; elite edits further away are not named."""
+    from archsmith.transform import moves
+
+    cfg = SearchConfig(**{**WINE, "strategy": "gc", "strategy_config": {"num_init": 4},
+                          "budget": 6, "export": False})
+    search = Search(cfg, tmp_path / "gc")
+    gc = search.strategy
+    rounds: list[tuple[list, dict[str, int], list]] = []
+    candidates = gc._candidates  # type: ignore[attr-defined]
+
+    def spy(done, seen, sampled, rng):  # records each round's pool and named parents
+        pool = candidates(done, seen, sampled, rng)
+        rounds.append((pool, dict(gc._parents), list(done)))  # type: ignore[attr-defined]
+        return pool
+
+    gc._candidates = spy  # type: ignore[attr-defined]
+    assert search.run()["complete"] == 6
+    assert rounds
+    unnamed_edits = 0
+    for pool, parents, done in rounds:
+        assert parents, "gc named no parent"
+        by_number = {t.number: t.arch for t in done}
+        by_hash = {a.hash: a for a in pool}
+        for h, number in parents.items():
+            assert len(moves(by_number[number], by_hash[h])) == 1
+        best = max(done, key=lambda t: t.score)
+        for a in search.space.neighbours(best.arch):
+            a = gc._canon(a)  # type: ignore[attr-defined]
+            if a.hash in by_hash and len(moves(best.arch, a)) != 1:
+                unnamed_edits += a.hash not in parents
+    assert unnamed_edits > 0
 
 
 def test_eas_grows_the_best_network_by_preserving_moves(tmp_path: Path) -> None:

@@ -298,7 +298,7 @@ class TrainingEvaluator:
                 if not math.isfinite(train_loss):
                     raise TrainingFailed(
                         f"training diverged: loss is {train_loss} at epoch {epoch} (lr="
-                        f"{self.lr:g}); try a smaller learning rate"
+                        f"{opt.param_groups[0]['lr']:g}); try a smaller learning rate"
                     )
                 entry: dict[str, float] = {"epoch": epoch, "train_loss": train_loss}
                 if val is not None:

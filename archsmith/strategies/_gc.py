@@ -111,8 +111,8 @@ class GeneratorCritic(Strategy):
             per epoch to this power (:mod:`archsmith.strategies._cost_model`).
         cost_metric: The metric whose value per budget unit is the cost.
         inherit_exponent: With weight inheritance (``--inherit``): the gain of a
-            candidate that will start from its named parent's weights (an elite edit of
-            one decision) is
+            candidate that will start from its named parent's weights (an edit of an
+            elite trial, one move away: :func:`archsmith.transform.moves`) is
             divided by the fraction of a scratch trial's epochs it trains, to this
             power (:func:`~archsmith.strategies._cost_model.inherit_factor`; 0: off).
         seed: Seed of the policy's initial weights (``None``: from the first round's rng).
@@ -357,6 +357,8 @@ class GeneratorCritic(Strategy):
         rng: np.random.Generator,
     ) -> list[Architecture]:
         """Unseen, distinct candidates: policy samples, elite mutations, random ones."""
+        from archsmith.transform import moves, supports
+
         space, taken, pool = self.space, set(seen), []
         self._parents = {}
 
@@ -365,7 +367,10 @@ class GeneratorCritic(Strategy):
             if arch.hash not in taken:
                 taken.add(arch.hash)
                 pool.append(arch)
-                if parent is not None:
+                # an edit one move from its parent inherits its weights (--inherit);
+                # further ones would start far below it, and train from scratch
+                if parent is not None and supports(arch) and len(moves(parent.arch,
+                                                                       arch)) == 1:
                     self._parents[arch.hash] = parent.number
 
         for a in sampled:
@@ -376,10 +381,10 @@ class GeneratorCritic(Strategy):
                 add(a, p)
         for p in parents[: self.num_parents]:
             for _ in range(self.mutations):
-                child, edits = p.arch, int(rng.integers(1, self.max_edits + 1))
-                for _edit in range(edits):
+                child = p.arch
+                for _edit in range(int(rng.integers(1, self.max_edits + 1))):
                     child = space.mutate(child, rng)
-                add(child, p if edits == 1 else None)  # more edits: too far to inherit
+                add(child, p)
         for _ in range(self.num_random):
             add(space.sample(rng))
         return pool

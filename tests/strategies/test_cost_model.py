@@ -73,11 +73,13 @@ def test_inherit_factor_and_candidate_costs_charge_inheriting_candidates_less() 
 
 
 def test_gc_under_inheritance_prefers_edits_of_kept_parents() -> None:
-    """With inherited trials in the history, gc's picks are mostly elite edits (which
-    inherit their parent's weights); ``inherit_exponent=0`` is the old, cost-blind rule."""
+    """With inherited trials in the history, gc picks more elite edits one move away
+    (which inherit their parent's weights) the more it discounts them; here scores are
+    noise, so the picks far from every trial have the larger uncertainty, and
+    ``inherit_exponent=0`` (the cost-blind rule) picks none of the edits."""
     hist = _inheriting_history(30)
     named = {}
-    for exponent in (0.0, 1.0):
+    for exponent in (0.0, 1.0, 2.0):
         hits = 0
         for seed in range(12):
             gc = create_strategy("gc", create_space("mlp"), num_init=5, policy_samples=64,
@@ -85,7 +87,7 @@ def test_gc_under_inheritance_prefers_edits_of_kept_parents() -> None:
             pick = gc.ask(hist, 1, np.random.default_rng(seed))[0]
             hits += gc.parent_of(pick) is not None
         named[exponent] = hits
-    assert named[1.0] >= 10 and named[1.0] > named[0.0], named
+    assert named[2.0] >= named[1.0] > named[0.0], named
     assert create_strategy("gc", create_space("mlp")).config()["inherit_exponent"] == 1.0
 
 
@@ -93,9 +95,9 @@ def test_gc_names_the_parent_of_a_queued_proposal_across_rounds_and_a_resume() -
     """A proposal served from the queue of an earlier round (``round_size`` > 1), or
     after ``load_state_dict``, still names the trial it was edited from."""
     hist = _inheriting_history(30)
-    kw = {"num_init": 5, "policy_samples": 16, "round_size": 4, "seed": 0}
+    kw = {"num_init": 5, "policy_samples": 16, "round_size": 4, "seed": 4}
     gc = create_strategy("gc", create_space("mlp"), **kw)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(4)  # (a seed whose queue starts with a named edit)
     first = gc.ask(hist, 1, rng)[0]
     state = gc.state_dict()
     assert len(state["queue"]) == 3 and len(state["queue_parents"]) == 3
@@ -104,5 +106,5 @@ def test_gc_names_the_parent_of_a_queued_proposal_across_rounds_and_a_resume() -
     for s in (gc, twin):
         nxt = s.ask([*hist, TrialRecord(30, first, "running")], 1, np.random.default_rng(1))[0]
         assert s.parent_of(nxt) == state["queue_parents"][0]
-    assert any(p is not None for p in state["queue_parents"])
+    assert state["queue_parents"][0] is not None
     assert gc.parent_of(first) is None  # only the last ask's proposals are named
