@@ -39,7 +39,13 @@ from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES, _scalarise
 from archsmith.strategies._acquisition import acquisition_values, check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._gc_generator import Generator, elite, local_noise, normal_rewards
+from archsmith.strategies._gc_generator import (
+    Generator,
+    elite,
+    elite_edits,
+    local_noise,
+    normal_rewards,
+)
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor
@@ -357,8 +363,6 @@ class GeneratorCritic(Strategy):
         rng: np.random.Generator,
     ) -> list[Architecture]:
         """Unseen, distinct candidates: policy samples, elite mutations, random ones."""
-        from archsmith.transform import moves, supports
-
         space, taken, pool = self.space, set(seen), []
         self._parents = {}
 
@@ -367,24 +371,14 @@ class GeneratorCritic(Strategy):
             if arch.hash not in taken:
                 taken.add(arch.hash)
                 pool.append(arch)
-                # an edit one move from its parent inherits its weights (--inherit);
-                # further ones would start far below it, and train from scratch
-                if parent is not None and supports(arch) and len(moves(parent.arch,
-                                                                       arch)) == 1:
+                if parent is not None:  # (the edit is one move from it)
                     self._parents[arch.hash] = parent.number
 
         for a in sampled:
             add(a)
-        parents = elite(done, max(self.num_parents, self.neighbourhood))
-        for p in parents[: self.neighbourhood]:
-            for a in space.neighbours(p.arch):
-                add(a, p)
-        for p in parents[: self.num_parents]:
-            for _ in range(self.mutations):
-                child = p.arch
-                for _edit in range(int(rng.integers(1, self.max_edits + 1))):
-                    child = space.mutate(child, rng)
-                add(child, p)
+        for a, p in elite_edits(space, done, self.neighbourhood, self.num_parents,
+                                self.mutations, self.max_edits, rng):
+            add(a, p)
         for _ in range(self.num_random):
             add(space.sample(rng))
         return pool

@@ -35,9 +35,10 @@ from archsmith.space import SearchSpace
 from archsmith.strategies._policy import Policy, build_policy
 
 if TYPE_CHECKING:
+    from archsmith.space import Architecture
     from archsmith.strategies._base import TrialRecord
 
-__all__ = ["Generator", "elite", "local_noise", "normal_rewards"]
+__all__ = ["Generator", "elite", "elite_edits", "local_noise", "normal_rewards"]
 
 
 def elite(done: Sequence[TrialRecord], k: int) -> list[TrialRecord]:
@@ -51,6 +52,42 @@ def elite(done: Sequence[TrialRecord], k: int) -> list[TrialRecord]:
         if t.arch.hash not in hashes:
             hashes.add(t.arch.hash)
             out.append(t)
+    return out
+
+
+def elite_edits(space: SearchSpace, done: Sequence[TrialRecord], neighbourhood: int,
+                num_parents: int, mutations: int, max_edits: int, rng: np.random.Generator
+                ) -> list[tuple[Architecture, TrialRecord | None]]:
+    """Edits of the best trials, each with the trial it inherits from under
+    ``--inherit``: the one-edit neighbourhood of the best ``neighbourhood`` trials, and
+    ``mutations`` random mutations of one to ``max_edits`` edits of the best
+    ``num_parents``. An edit is paired with its trial only when it is one network
+    transformation away (:func:`archsmith.transform.moves`): a child further away starts
+    far below its parent, and the search trains it from scratch.
+
+    Example:
+        >>> from archsmith.space import create_space
+        >>> from archsmith.strategies import TrialRecord
+        >>> space = create_space("mlp", max_layers=2, widths=(8, 16))
+        >>> best = TrialRecord(0, space.sample(np.random.default_rng(0)), "complete", 90.0)
+        >>> edits = elite_edits(space, [best], 1, 1, 4, 2, np.random.default_rng(1))
+        >>> len(edits) == len(space.neighbours(best.arch)) + 4
+        True
+    """
+    from archsmith.transform import moves, supports
+
+    def named(parent: TrialRecord, child: Architecture) -> TrialRecord | None:
+        ok = supports(child) and len(moves(parent.arch, child)) == 1
+        return parent if ok else None
+
+    parents = elite(done, max(num_parents, neighbourhood))
+    out = [(a, named(p, a)) for p in parents[:neighbourhood] for a in space.neighbours(p.arch)]
+    for p in parents[:num_parents]:
+        for _ in range(mutations):
+            child = p.arch
+            for _edit in range(int(rng.integers(1, max_edits + 1))):
+                child = space.mutate(child, rng)
+            out.append((child, named(p, child)))
     return out
 
 
