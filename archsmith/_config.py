@@ -104,8 +104,9 @@ class SearchConfig:
             two or more moves from their parent ended 6–12 points below it in the
             measurement of benchmarks/RESULTS.md (issue 15).
         inherit_lr: Learning rate of an inherited trial, as a fraction of the
-            training's ``lr``: it fine-tunes weights that are already trained (the full
-            rate first undoes part of what the parent learned).
+            training's ``lr``: it fine-tunes weights that are already trained (at the
+            full rate, one-move children ended lower on the mean in benchmarks/RESULTS.md,
+            issue 15; not resolved over 8 children).
         teacher: Folder of a trained teacher (``best/`` of a search): every network is a
             student that starts from the teacher's transformed weights and learns by
             distillation (:class:`~archsmith.evaluators.DistillEvaluator`; ``archsmith

@@ -138,12 +138,12 @@ class Inheritance:
         cfg, ev = self.search.config, self.search.evaluator
         target = self.path(number)
         target.unlink(missing_ok=True)  # from a run that stopped before it finished
+        ds = ev.dataset  # type: ignore[attr-defined]
+        seed = derive_seeds(int(getattr(ev, "seed", 0)), arch.hash)[0]
         for parent, mv in self.choose(arch, history):
             sd = self._weights(parent)
             if sd is None:
                 continue
-            ds = ev.dataset  # type: ignore[attr-defined]
-            seed = derive_seeds(int(getattr(ev, "seed", 0)), arch.hash)[0]
             try:
                 t = arch.space.transform(parent.arch, arch, sd, input_shape=ds.input_shape,
                                          num_classes=ds.num_classes, seed=seed,

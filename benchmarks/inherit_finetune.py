@@ -21,7 +21,6 @@ import argparse
 import copy
 import json
 import math
-import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,20 +29,22 @@ import numpy as np
 
 
 def _parents(db: str, space: Any) -> list[tuple[Any, float]]:
-    con = sqlite3.connect(db)
+    """The search's complete trials, best first, one per distinct architecture."""
+    from archsmith.store import Store, sqlite_url
+
+    store = Store(sqlite_url(Path(db)))
     try:
-        rows = con.execute("select arch, metrics from archsmith_trials "
-                           "where state = 'complete'").fetchall()
+        row = store.get_search("default")
+        rows = store.trials(row.id, state="complete") if row else []
     finally:
-        con.close()
-    rows.sort(key=lambda r: -json.loads(r[1])["val_acc"])
+        store.close()
+    rows.sort(key=lambda r: -r.metrics["val_acc"])
     seen: set[str] = set()
     out = []
-    for a, m in rows:
-        arch = space.from_dict(json.loads(a))
-        if arch.hash not in seen:
-            seen.add(arch.hash)
-            out.append((arch, float(json.loads(m)["val_acc"])))
+    for r in rows:
+        if r.hash not in seen:
+            seen.add(r.hash)
+            out.append((space.from_dict(r.arch), float(r.metrics["val_acc"])))
     return out
 
 
