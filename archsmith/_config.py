@@ -103,10 +103,11 @@ class SearchConfig:
             name (more: from scratch); a named parent is used at any distance. Children
             two or more moves from their parent ended 6–12 points below it in the
             measurement of benchmarks/RESULTS.md (issue 15).
-        inherit_lr: Learning rate of an inherited trial, as a fraction of the
-            training's ``lr``: it fine-tunes weights that are already trained (at the
-            full rate, one-move children ended lower on the mean in benchmarks/RESULTS.md,
-            issue 15; not resolved over 8 children).
+        inherit_lr: Learning rate of an inherited trial whose transformation preserves
+            its parent's function, as a fraction of the training's ``lr``: it fine-tunes
+            weights that already compute a trained function. A child whose function
+            changed (a shrink, a new activation or pooling) trains at the full rate.
+            Both measured in benchmarks/RESULTS.md (issue 15).
         teacher: Folder of a trained teacher (``best/`` of a search): every network is a
             student that starts from the teacher's transformed weights and learns by
             distillation (:class:`~archsmith.evaluators.DistillEvaluator`; ``archsmith

@@ -7,8 +7,10 @@ strategy names (evolution's tournament winner, local search's centre, gc's elite
 one move away, eas's current network) when its weights are kept, else the best-scoring
 trial at most ``inherit_moves`` moves away. The driver writes the child's transformed
 weights as a checkpoint at epoch 0, and the evaluator fine-tunes it ``inherit_epochs``
-from there at ``inherit_lr`` times its learning rate (the checkpoint's ``lr_scale``); a
-trial without a parent trains ``epochs`` from scratch. The store records each trial's
+from there: at ``inherit_lr`` times its learning rate (the checkpoint's ``lr_scale``)
+when the transformation preserves the parent's function, at the full rate when it
+changes it (a shrink, a new activation or pooling); a trial without a parent trains
+``epochs`` from scratch. The store records each trial's
 parent and moves (:meth:`archsmith.store.Store.lineage`), and strategies see
 ``TrialRecord.parent``.
 
@@ -153,7 +155,9 @@ class Inheritance:
             try:
                 save_checkpoint(target, self._key(arch), {
                     "net": t.state_dict, "epoch": 0, "curve": [], "seconds": 0.0,
-                    "parent": parent.number, "lr_scale": cfg.inherit_lr})
+                    "parent": parent.number,
+                    # only a child that computes its parent's function is fine-tuned
+                    "lr_scale": cfg.inherit_lr if t.preserving else 1.0})
             except Exception:  # e.g. a full disk: this trial trains from scratch
                 target.unlink(missing_ok=True)
                 break

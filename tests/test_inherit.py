@@ -241,6 +241,22 @@ def test_an_inherited_child_is_fine_tuned_at_inherit_lr(tmp_path: Path) -> None:
     assert moved[1e-6] < 1e-5 < moved[1.0]
 
 
+def test_a_child_whose_function_changed_trains_at_the_full_rate(tmp_path: Path) -> None:
+    """``inherit_lr`` fine-tunes only children that compute their parent's function
+    (growth); a new activation or a narrower layer trains at the full rate."""
+    from archsmith import transform as T
+
+    search, parent = _one_parent(tmp_path)
+    search.config.inherit_lr = 0.3
+    for number, (child, scale) in enumerate([
+            (T.wider(parent.arch, 1, 32), 0.3), (T.deeper(parent.arch, 2), 0.3),
+            (T.narrower(parent.arch, 1, 8), 1.0),
+            (T.set_layer(parent.arch, 1, act="tanh"), 1.0)], start=5):
+        _, path = _prepare(search, tmp_path, number, child, [parent])
+        assert search.inheritance.lineage[number]["preserving"] is (scale < 1)
+        assert torch.load(path, weights_only=True)["lr_scale"] == scale
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (["--benchmark", "nb201/cifar10", "--inherit"], "--inherit needs networks"),
     (["--data", "iris", "--space", "mlp", "--inherit", "--scheduler", "asha"],
