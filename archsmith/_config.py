@@ -106,8 +106,12 @@ class SearchConfig:
         inherit_lr: Learning rate of an inherited trial whose transformation preserves
             its parent's function, as a fraction of the training's ``lr``: it fine-tunes
             weights that already compute a trained function. A child whose function
-            changed (a shrink, a new activation or pooling) trains at the full rate.
-            Both measured in benchmarks/RESULTS.md (issue 15).
+            changed (a shrink, a new activation or pooling) trains at
+            ``inherit_lr_changing``. Both measured in benchmarks/RESULTS.md (issue 15).
+        inherit_lr_changing: Learning rate of an inherited trial whose transformation
+            changes its parent's function, as a fraction of ``lr`` (default 1.0, the full
+            rate: such a child has to relearn, not fine-tune; in evolution's lineage its
+            children ended 1.0-3.2 points below their parent at 1.0 and 1.5-5.2 at 0.3).
         teacher: Folder of a trained teacher (``best/`` of a search): every network is a
             student that starts from the teacher's transformed weights and learns by
             distillation (:class:`~archsmith.evaluators.DistillEvaluator`; ``archsmith
@@ -153,6 +157,7 @@ class SearchConfig:
     inherit_epochs: int | None = None
     inherit_moves: int = 1
     inherit_lr: float = 0.3
+    inherit_lr_changing: float = 1.0
     teacher: str | None = None
 
     #: Keys that do not change which trials a search makes (may differ on resume).
@@ -162,7 +167,8 @@ class SearchConfig:
     #: stored before schedulers existed keep their identity).
     SCHEDULER_KEYS = ("scheduler", "min_epochs", "eta", "rung_targets")
     #: Keys a search without inheritance leaves out of its fingerprint.
-    INHERIT_KEYS = ("inherit", "inherit_epochs", "inherit_moves", "inherit_lr")
+    INHERIT_KEYS = ("inherit", "inherit_epochs", "inherit_moves", "inherit_lr",
+                    "inherit_lr_changing")
 
     def __post_init__(self) -> None:
         if self.space is None:
@@ -223,11 +229,12 @@ class SearchConfig:
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_EPOCHS:
                 raise ConfigError(f"{key} must be a positive integer, got {v!r}.")
-        v = self.inherit_lr
-        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 10:
-            raise ConfigError(f"inherit_lr must be a number above 0 and at most 10 (a "
-                              f"fraction of the learning rate), got {v!r}.")
-        self.inherit_lr = float(v)
+        for key in ("inherit_lr", "inherit_lr_changing"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 10:
+                raise ConfigError(f"{key} must be a number above 0 and at most 10 (a "
+                                  f"fraction of the learning rate), got {v!r}.")
+            setattr(self, key, float(v))
         if self.rung_targets not in ("calibrated", "top"):
             raise ConfigError(f"rung_targets must be 'calibrated' or 'top', got "
                               f"{self.rung_targets!r}.")
@@ -331,8 +338,11 @@ class SearchConfig:
         if not self.inherit:
             for k in self.INHERIT_KEYS:
                 d.pop(k)
-        elif self.inherit_lr == 1.0:  # as searches stored before inherit_lr trained
-            d.pop("inherit_lr")
+        else:  # the values searches stored before these keys trained with
+            if self.inherit_lr == 1.0:
+                d.pop("inherit_lr")
+            if self.inherit_lr_changing == 1.0:
+                d.pop("inherit_lr_changing")
         if self.teacher is None:
             d.pop("teacher")
         desc = dict(evaluator_description)

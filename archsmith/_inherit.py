@@ -8,9 +8,9 @@ one move away, eas's current network) when its weights are kept, else the best-s
 trial at most ``inherit_moves`` moves away. The driver writes the child's transformed
 weights as a checkpoint at epoch 0, and the evaluator fine-tunes it ``inherit_epochs``
 from there: at ``inherit_lr`` times its learning rate (the checkpoint's ``lr_scale``)
-when the transformation preserves the parent's function, at the full rate when it
-changes it (a shrink, a new activation or pooling); a trial without a parent trains
-``epochs`` from scratch. The store records each trial's
+when the transformation preserves the parent's function, at ``inherit_lr_changing``
+(default the full rate) when it changes it (a shrink, a new activation or pooling); a
+trial without a parent trains ``epochs`` from scratch. The store records each trial's
 parent and moves (:meth:`archsmith.store.Store.lineage`), and strategies see
 ``TrialRecord.parent``.
 
@@ -157,7 +157,7 @@ class Inheritance:
                     "net": t.state_dict, "epoch": 0, "curve": [], "seconds": 0.0,
                     "parent": parent.number,
                     # only a child that computes its parent's function is fine-tuned
-                    "lr_scale": cfg.inherit_lr if t.preserving else 1.0})
+                    "lr_scale": cfg.inherit_lr if t.preserving else cfg.inherit_lr_changing})
             except Exception:  # e.g. a full disk: this trial trains from scratch
                 target.unlink(missing_ok=True)
                 break

@@ -108,7 +108,8 @@ def search(
     inherit: Annotated[bool | None, typer.Option(
         "--inherit/--no-inherit", help=_d("Start each trial from the weights of the best stored trial it can be transformed from (Net2Net/N2N moves; mlp and cnn spaces, real training), training only --inherit-epochs.", "--no-inherit"))] = None,
     inherit_epochs: Annotated[int | None, typer.Option(help=_d("Epochs of an inherited trial (with --inherit).", "a quarter of --epochs"))] = None,
-    inherit_lr: Annotated[float | None, typer.Option(help=_d("Learning rate of an inherited trial that computes its parent's function, as a fraction of the training's (with --inherit; others train at the full rate).", "0.3"))] = None,
+    inherit_lr: Annotated[float | None, typer.Option(help=_d("Learning rate of an inherited trial that computes its parent's function, as a fraction of the training's (with --inherit; others train at --inherit-lr-changing).", "0.3"))] = None,
+    inherit_lr_changing: Annotated[float | None, typer.Option(help=_d("Learning rate of an inherited trial whose function changed (a shrink, a new activation or pooling), as a fraction of the training's (with --inherit).", "1.0"))] = None,
     seed: Annotated[int | None, typer.Option(help=_d("Random seed.", _default("seed")))] = None,
     objective: Annotated[str | None, typer.Option(help=_d("Metric to optimise, or up to 4 comma-separated ones for a multi-objective search (e.g. val_acc,latency_ms; use --strategy nsga2 or random).", "val_acc"))] = None,
     direction: Annotated[str | None, typer.Option(
@@ -152,6 +153,7 @@ def search(
         "scheduler": None if scheduler in (None, "none") else scheduler,
         "min_epochs": min_epochs, "eta": eta, "constraints": constraint or None,
         "inherit": inherit, "inherit_epochs": inherit_epochs, "inherit_lr": inherit_lr,
+        "inherit_lr_changing": inherit_lr_changing,
     }
     training = {"num_threads": threads, "device": device}
     settings: dict[str, Any] = SearchConfig.from_toml(config) if config else {}

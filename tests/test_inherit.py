@@ -241,20 +241,35 @@ def test_an_inherited_child_is_fine_tuned_at_inherit_lr(tmp_path: Path) -> None:
     assert moved[1e-6] < 1e-5 < moved[1.0]
 
 
-def test_a_child_whose_function_changed_trains_at_the_full_rate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("changing", [1.0, 0.5])
+def test_a_child_whose_function_changed_trains_at_inherit_lr_changing(
+        tmp_path: Path, changing: float) -> None:
     """``inherit_lr`` fine-tunes only children that compute their parent's function
-    (growth); a new activation or a narrower layer trains at the full rate."""
+    (growth); a new activation or a narrower layer trains at ``inherit_lr_changing``
+    (default the full rate)."""
     from archsmith import transform as T
 
     search, parent = _one_parent(tmp_path)
     search.config.inherit_lr = 0.3
-    for number, (child, scale) in enumerate([
-            (T.wider(parent.arch, 1, 32), 0.3), (T.deeper(parent.arch, 2), 0.3),
-            (T.narrower(parent.arch, 1, 8), 1.0),
-            (T.set_layer(parent.arch, 1, act="tanh"), 1.0)], start=5):
+    search.config.inherit_lr_changing = changing
+    for number, (child, preserving) in enumerate([
+            (T.wider(parent.arch, 1, 32), True), (T.deeper(parent.arch, 2), True),
+            (T.narrower(parent.arch, 1, 8), False),
+            (T.set_layer(parent.arch, 1, act="tanh"), False)], start=5):
         _, path = _prepare(search, tmp_path, number, child, [parent])
-        assert search.inheritance.lineage[number]["preserving"] is (scale < 1)
-        assert torch.load(path, weights_only=True)["lr_scale"] == scale
+        assert search.inheritance.lineage[number]["preserving"] is preserving
+        assert torch.load(path, weights_only=True)["lr_scale"] == (
+            0.3 if preserving else changing)
+
+
+def test_inherit_lr_changing_at_its_default_keeps_the_fingerprint() -> None:
+    """Searches stored before ``inherit_lr_changing`` trained such children at the full
+    rate: at 1.0 the key is left out of the fingerprint, other values enter it."""
+    base = SearchConfig(**{**WINE, "budget": 3})
+    assert base.fingerprint({}) == SearchConfig(
+        **{**WINE, "budget": 3, "inherit_lr_changing": 1}).fingerprint({})
+    assert base.fingerprint({}) != SearchConfig(
+        **{**WINE, "budget": 3, "inherit_lr_changing": 0.3}).fingerprint({})
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -265,6 +280,8 @@ def test_a_child_whose_function_changed_trains_at_the_full_rate(tmp_path: Path) 
      "inherit_epochs must be a positive integer"),
     (["--data", "iris", "--space", "mlp", "--inherit", "--inherit-lr", "0"],
      "inherit_lr must be a number above 0"),
+    (["--data", "iris", "--space", "mlp", "--inherit", "--inherit-lr-changing", "-1"],
+     "inherit_lr_changing must be a number above 0"),
 ])
 def test_bad_inherit_input_is_a_clear_error(tmp_path: Path, args: list[str],
                                             needle: str) -> None:
