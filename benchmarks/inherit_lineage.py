@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from archsmith.store import Store, sqlite_url
+from archsmith._stored import load_stored
+from archsmith.store import sqlite_url
 
 
 def summarize(path: Path, metric: str = "val_acc") -> str:
@@ -23,15 +24,12 @@ def summarize(path: Path, metric: str = "val_acc") -> str:
     db = path / "archsmith.db" if path.is_dir() else path
     if not db.exists():
         raise SystemExit(f"{db}: no archsmith.db here; pass a run folder of a search")
-    store = Store(sqlite_url(db))
-    try:
-        row = store.get_search("default")
-        trials = {t.number: t for t in store.trials(row.id)}
-        lineage = store.lineage(row.id)
-    finally:
-        store.close()
-    done = {n: t for n, t in trials.items() if t.state == "complete" and metric in t.metrics}
-    best = max((t.metrics[metric] for t in done.values()), default=float("nan"))
+    # the store read that ``archsmith show`` uses: each trial carries its lineage
+    _, trials, _, _ = load_stored(str(path) if path.is_dir() else sqlite_url(db))
+    done = {t["number"]: t for t in trials
+            if t["state"] == "complete" and metric in t["metrics"]}
+    lineage = {t["number"]: t["inherited"] for t in trials if t.get("inherited")}
+    best = max((t["metrics"][metric] for t in done.values()), default=float("nan"))
     groups: dict[str, list[float]] = {
         "one-move preserving": [], "one-move changing": [],
         "multi-move preserving": [], "multi-move changing": []}
@@ -41,7 +39,7 @@ def summarize(path: Path, metric: str = "val_acc") -> str:
             continue
         key = ("one-move" if len(link["moves"]) == 1 else "multi-move") + (
             " preserving" if link["preserving"] else " changing")
-        groups[key].append(child.metrics[metric] - parent.metrics[metric])
+        groups[key].append(child["metrics"][metric] - parent["metrics"][metric])
     parts = [f"{k}: n={len(v)} {np.mean(v):+.2f}" if v else f"{k}: n=0"
              for k, v in groups.items()]
     return (f"{db.parent.name}: trials={len(trials)} complete={len(done)} "
