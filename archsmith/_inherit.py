@@ -156,7 +156,8 @@ class Inheritance:
                 save_checkpoint(target, self._key(arch), {
                     "net": t.state_dict, "epoch": 0, "curve": [], "seconds": 0.0,
                     "parent": parent.number,
-                    # only a child that computes its parent's function is fine-tuned
+                    # a child that computes its parent's function is fine-tuned; one
+                    # whose function changed relearns (inherit_lr_changing, default 1)
                     "lr_scale": cfg.inherit_lr if t.preserving else cfg.inherit_lr_changing})
             except Exception:  # e.g. a full disk: this trial trains from scratch
                 target.unlink(missing_ok=True)
