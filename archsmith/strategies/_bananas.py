@@ -22,6 +22,7 @@ from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._acquisition import check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
+from archsmith.strategies._checks import check_integers
 from archsmith.strategies._scalarise import (
     critic_scores,
     is_multi_objective,
@@ -117,10 +118,7 @@ def mutation_candidates(
 
 
 def _check_counts(strategy: str, **values: int) -> None:
-    for field, value in values.items():
-        low = 0 if field == "num_random" else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(f"{strategy}: {field} must be an integer ≥ {low}, got {value!r}.")
+    check_integers(strategy, {f: (v, 0 if f == "num_random" else 1) for f, v in values.items()})
 
 
 def _validate_critic(

@@ -39,6 +39,7 @@ from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES, _scalarise
 from archsmith.strategies._acquisition import acquisition_values, check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
+from archsmith.strategies._checks import check_integers, check_number, check_numbers
 from archsmith.strategies._gc_generator import (
     Generator,
     elite,
@@ -174,23 +175,18 @@ class GeneratorCritic(Strategy):
 
         super().__init__(space)
         acquisition = check_critic_and_acquisition("gc", critic, acquisition, _ACQUISITIONS)
-        counts = {"num_init": (num_init, 1), "round_size": (round_size, 1),
-                  "policy_samples": (policy_samples, 0), "num_parents": (num_parents, 0),
-                  "neighbourhood": (neighbourhood, 0), "mutations": (mutations, 0),
-                  "max_edits": (max_edits, 1), "num_random": (num_random, 0),
-                  "elite_size": (elite_size, 0), "ppo_epochs": (ppo_epochs, 0),
-                  "hidden": (hidden, 1), "full_refit_every": (full_refit_every, 1)}
-        for field, (value, low) in counts.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"gc: {field} must be an integer ≥ {low}, got {value!r}.")
-        reals = {"beta": beta, "noise_weight": noise_weight, "noise_length": noise_length,
-                 "real_weight": real_weight, "lr": lr, "clip": clip,
-                 "entropy_coef": entropy_coef, "value_coef": value_coef,
-                 "refit_fraction": refit_fraction, "full_refit_growth": full_refit_growth}
-        positive = ("noise_length", "lr", "clip")
-        for field, v in reals.items():
-            if not isinstance(v, int | float) or v < 0 or (field in positive and v == 0):
-                raise ConfigError(f"gc: {field} must be a {'positive' if field in positive else 'non-negative'} number, got {v!r}.")  # noqa: E501
+        check_integers("gc", {
+            "num_init": (num_init, 1), "round_size": (round_size, 1),
+            "policy_samples": (policy_samples, 0), "num_parents": (num_parents, 0),
+            "neighbourhood": (neighbourhood, 0), "mutations": (mutations, 0),
+            "max_edits": (max_edits, 1), "num_random": (num_random, 0),
+            "elite_size": (elite_size, 0), "ppo_epochs": (ppo_epochs, 0),
+            "hidden": (hidden, 1), "full_refit_every": (full_refit_every, 1)})
+        check_numbers("gc", {
+            "beta": beta, "noise_weight": noise_weight, "noise_length": noise_length,
+            "real_weight": real_weight, "lr": lr, "clip": clip, "entropy_coef": entropy_coef,
+            "value_coef": value_coef, "refit_fraction": refit_fraction,
+            "full_refit_growth": full_refit_growth}, positive=("noise_length", "lr", "clip"))
         if policy_samples + num_parents + num_random == 0:
             raise ConfigError("gc: policy_samples, num_parents and num_random are all 0; "
                               "give at least one source of candidates.")
@@ -224,14 +220,8 @@ class GeneratorCritic(Strategy):
         self.refit_fraction = float(refit_fraction)
         self.full_refit_every = full_refit_every
         self.full_refit_growth = float(full_refit_growth)
-        if not isinstance(cost_exponent, int | float) or not 0 <= cost_exponent <= 10:
-            raise ConfigError(f"gc: cost_exponent must be a number from 0 to 10, got "
-                              f"{cost_exponent!r}.")
-        self.cost_exponent = float(cost_exponent)
-        if not isinstance(inherit_exponent, int | float) or not 0 <= inherit_exponent <= 10:
-            raise ConfigError(f"gc: inherit_exponent must be a number from 0 to 10, got "
-                              f"{inherit_exponent!r}.")
-        self.inherit_exponent = float(inherit_exponent)
+        self.cost_exponent = check_number("gc", "cost_exponent", cost_exponent, 0, 10)
+        self.inherit_exponent = check_number("gc", "inherit_exponent", inherit_exponent, 0, 10)
         self.cost_metric = str(cost_metric)
         self.seed = seed
         try:

@@ -11,6 +11,7 @@ from archsmith._pareto import crowding_distance, pareto_ranks
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._base import Strategy, TrialRecord
+from archsmith.strategies._checks import check_integers
 
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
@@ -83,10 +84,8 @@ class NSGA2(Strategy):
     def __init__(self, space: SearchSpace, population_size: int = 20, tournament: int = 2,
                  max_edits: int = 1) -> None:
         super().__init__(space)
-        for field, v, low in (("population_size", population_size, 2),
-                              ("tournament", tournament, 1), ("max_edits", max_edits, 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                raise ConfigError(f"nsga2: {field} must be an integer ≥ {low}, got {v!r}.")
+        check_integers("nsga2", {"population_size": (population_size, 2),
+                                 "tournament": (tournament, 1), "max_edits": (max_edits, 1)})
         if tournament > population_size:
             raise ConfigError(f"nsga2: tournament ({tournament}) must not exceed "
                               f"population_size ({population_size}).")
