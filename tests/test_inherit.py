@@ -360,6 +360,42 @@ def test_gc_names_only_its_elite_edits_one_move_away(tmp_path: Path) -> None:
     assert unnamed_edits > 0
 
 
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_gc_reserves_inherit_share_of_its_picks_for_named_elite_edits(share: float) -> None:
+    """Once the history holds an inherited trial, ``inherit_share`` of gc's picks are
+    named elite edits (they will inherit); before that, and at 0, none are reserved."""
+    from archsmith.space import create_space
+    from archsmith.strategies import create_strategy
+
+    space = create_space("mlp", max_layers=2, widths=(8, 16, 32))
+    rng = np.random.default_rng(0)
+    archs = [space.sample(rng) for _ in range(6)]
+    done = [TrialRecord(i, a, "complete", float(60 + 5 * i), {"epochs": 4.0})
+            for i, a in enumerate(archs)]
+
+    def picks(share: float, history: list[TrialRecord], seed: int) -> list:
+        gc = create_strategy("gc", space, num_init=4, policy_samples=64,
+                             inherit_share=share, critic="gp")
+        out = gc._round(history, history, {t.arch.hash for t in history}, 2,  # type: ignore[attr-defined]
+                        np.random.default_rng(seed))
+        return [(a.hash, a.hash in gc._parents) for a in out]  # type: ignore[attr-defined]
+
+    # no inherited trial yet: nothing is reserved, the picks are those of share 0
+    assert picks(share, done, 0) == picks(0.0, done, 0)
+    done.append(TrialRecord(6, space.neighbours(archs[5])[0], "complete", 70.0,
+                            {"epochs": 1.0}, parent=5))
+    named = sum(n for seed in range(4) for _, n in picks(share, done, seed))
+    assert named >= int(8 * share)  # 1 of 2 picks a round at 0.5, both at 1.0
+
+
+def test_gc_inherit_share_is_checked() -> None:
+    from archsmith.space import create_space
+    from archsmith.strategies import create_strategy
+
+    with pytest.raises(ConfigError, match="inherit_share must be a number from 0 to 1"):
+        create_strategy("gc", create_space("mlp"), inherit_share=1.5)
+
+
 def test_eas_grows_the_best_network_by_preserving_moves(tmp_path: Path) -> None:
     cfg = SearchConfig(**{**WINE, "strategy": "eas", "strategy_config": {}, "budget": 6,
                           "space_config": {"max_layers": 3, "widths": [8, 16, 32, 64]},

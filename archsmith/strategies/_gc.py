@@ -46,6 +46,7 @@ from archsmith.strategies._gc_generator import (
     elite_edits,
     local_noise,
     normal_rewards,
+    reserved_first,
 )
 
 if TYPE_CHECKING:
@@ -122,6 +123,10 @@ class GeneratorCritic(Strategy):
             elite trial, one move away: :func:`archsmith.transform.moves`) is
             divided by the fraction of a scratch trial's epochs it trains, to this
             power (:func:`~archsmith.strategies._cost_model.inherit_factor`; 0: off).
+        inherit_share: With weight inheritance, once the history holds an inherited
+            trial: the share of proposals reserved for named elite edits (the best of
+            them by the acquisition), so that cheap inheriting children are tried
+            however far the critic's other candidates reach (0: none reserved).
         seed: Seed of the policy's initial weights (``None``: from the first round's rng).
 
     Example:
@@ -169,6 +174,7 @@ class GeneratorCritic(Strategy):
         cost_exponent: float = 0.0,
         cost_metric: str = "train_seconds",
         inherit_exponent: float = 1.0,
+        inherit_share: float = 0.0,
         seed: int | None = None,
     ) -> None:
         from archsmith.critic import create_critic
@@ -222,6 +228,7 @@ class GeneratorCritic(Strategy):
         self.full_refit_growth = float(full_refit_growth)
         self.cost_exponent = check_number("gc", "cost_exponent", cost_exponent, 0, 10)
         self.inherit_exponent = check_number("gc", "inherit_exponent", inherit_exponent, 0, 10)
+        self.inherit_share = check_number("gc", "inherit_share", inherit_share, 0, 1)
         self.cost_metric = str(cost_metric)
         self.seed = seed
         try:
@@ -318,7 +325,11 @@ class GeneratorCritic(Strategy):
         mean, var = self.critic.predict([by_hash[h] for h in keys]) if keys else (
             np.zeros(0), np.zeros(0))
         pred = {h: (float(m), float(v)) for h, m, v in zip(keys, mean, var, strict=True)}
-        picks = self._select(pool, pred, done, k, rng)
+        reserve = 0  # named elite edits reserved this round (inherit_share)
+        if self.inherit_share and any(t.parent is not None for t in done):
+            reserve = (int((self.rounds + 1) * self.inherit_share * k + 1e-9)
+                       - int(self.rounds * self.inherit_share * k + 1e-9))
+        picks = self._select(pool, pred, done, k, rng, reserve)
         self._train_generator(history, done, rows, old_logp, sampled, pred)
         self.rounds += 1
         return picks
@@ -375,7 +386,7 @@ class GeneratorCritic(Strategy):
 
     def _select(
         self, pool: list[Architecture], pred: dict[str, tuple[float, float]],
-        done: list[TrialRecord], k: int, rng: np.random.Generator,
+        done: list[TrialRecord], k: int, rng: np.random.Generator, reserve: int = 0,
     ) -> list[Architecture]:
         if not pool:
             return []
@@ -399,8 +410,10 @@ class GeneratorCritic(Strategy):
         if cost is not None:
             value = per_cost(value, 0.0 if self.acquisition == "ei" else best, cost, 1.0)
         # ties (e.g. zero EI everywhere) are broken by the predicted mean
-        order = np.lexsort((-mean, -value))[:k]
-        return [pool[int(i)] for i in order]
+        order = reserved_first(np.lexsort((-mean, -value)),
+                               [pool[int(i)].hash in self._parents for i in range(len(pool))],
+                               reserve)
+        return [pool[int(i)] for i in order[:k]]
 
     def _train_generator(
         self, history: Sequence[TrialRecord], done: list[TrialRecord], rows: list[list[int]],
@@ -485,7 +498,8 @@ class GeneratorCritic(Strategy):
             "refit_fraction": self.refit_fraction, "full_refit_every": self.full_refit_every,
             "full_refit_growth": self.full_refit_growth,
             "cost_exponent": self.cost_exponent, "cost_metric": self.cost_metric,
-            "inherit_exponent": self.inherit_exponent, "seed": self.seed,
+            "inherit_exponent": self.inherit_exponent,
+            "inherit_share": self.inherit_share, "seed": self.seed,
         }
 
 

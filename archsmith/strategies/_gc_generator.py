@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from archsmith.space import Architecture
     from archsmith.strategies._base import TrialRecord
 
-__all__ = ["Generator", "elite", "elite_edits", "local_noise", "normal_rewards"]
+__all__ = ["Generator", "elite", "elite_edits", "local_noise", "normal_rewards",
+           "reserved_first"]
 
 
 def elite(done: Sequence[TrialRecord], k: int) -> list[TrialRecord]:
@@ -89,6 +90,22 @@ def elite_edits(space: SearchSpace, done: Sequence[TrialRecord], neighbourhood: 
                 child = space.mutate(child, rng)
             out.append((child, named(p, child)))
     return out
+
+
+def reserved_first(order: np.ndarray, named: Sequence[bool], reserve: int) -> np.ndarray:
+    """``order`` (candidate indices, best first) with its first ``reserve`` named
+    candidates moved to the front, each group keeping its order: the picks reserved
+    for elite edits that inherit (gc's ``inherit_share``).
+
+    Example:
+        >>> reserved_first(np.array([3, 0, 2, 1]), [False, True, True, False], 1).tolist()
+        [2, 3, 0, 1]
+    """
+    if reserve <= 0:
+        return order
+    front = [int(i) for i in order if named[int(i)]][:reserve]
+    taken = set(front)
+    return np.array(front + [int(i) for i in order if int(i) not in taken], dtype=np.int64)
 
 
 def normal_rewards(reference: Sequence[float] | np.ndarray, values: np.ndarray,
