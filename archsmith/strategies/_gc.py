@@ -126,7 +126,9 @@ class GeneratorCritic(Strategy):
         inherit_share: With weight inheritance, once the history holds an inherited
             trial: the share of proposals reserved for named elite edits (the best of
             them by the acquisition), so that cheap inheriting children are tried
-            however far the critic's other candidates reach (0: none reserved).
+            however far the critic's other candidates reach (0: none reserved;
+            0.5 measured in benchmarks/RESULTS.md, issue 15, not confirmed on unseen
+            seeds). Without inheritance: no effect.
         seed: Seed of the policy's initial weights (``None``: from the first round's rng).
 
     Example:
