@@ -412,9 +412,9 @@ class GeneratorCritic(Strategy):
         if cost is not None:
             value = per_cost(value, 0.0 if self.acquisition == "ei" else best, cost, 1.0)
         # ties (e.g. zero EI everywhere) are broken by the predicted mean
-        order = reserved_first(np.lexsort((-mean, -value)),
-                               [pool[int(i)].hash in self._parents for i in range(len(pool))],
-                               reserve)
+        order = np.lexsort((-mean, -value))
+        if reserve:
+            order = reserved_first(order, [a.hash in self._parents for a in pool], reserve)
         return [pool[int(i)] for i in order[:k]]
 
     def _train_generator(
