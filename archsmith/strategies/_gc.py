@@ -11,7 +11,8 @@ Each *round* (see :class:`GeneratorCritic`):
 3. the critic scores them with an acquisition rule that uses its uncertainty (Thompson
    sampling by default, UCB or expected improvement); the best ``round_size`` are queued.
    ``noise_weight`` > 0 adds a local measurement-noise variance
-   (:func:`~archsmith.strategies._gc_generator.local_noise`; off by default);
+   (:func:`~archsmith.strategies._gc_generator.local_noise`; off by default;
+   the selection step is :mod:`archsmith.strategies._gc_select`);
 4. the generator is updated with a clipped (PPO-style) policy gradient and a learned
    value baseline: its samples are rewarded by the critic's judgement, evaluated
    architectures by their real scores, and the elite (the best architectures found) is
@@ -37,17 +38,16 @@ import torch
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES, _scalarise
-from archsmith.strategies._acquisition import acquisition_values, check_critic_and_acquisition
+from archsmith.strategies._acquisition import check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
 from archsmith.strategies._checks import check_integers, check_number, check_numbers
 from archsmith.strategies._gc_generator import (
     Generator,
     elite,
     elite_edits,
-    local_noise,
     normal_rewards,
-    reserved_first,
 )
+from archsmith.strategies._gc_select import reserved_count, select_candidates
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor
@@ -329,8 +329,7 @@ class GeneratorCritic(Strategy):
         pred = {h: (float(m), float(v)) for h, m, v in zip(keys, mean, var, strict=True)}
         reserve = 0  # named elite edits reserved this round (inherit_share)
         if self.inherit_share and any(t.parent is not None for t in done):
-            reserve = (int((self.rounds + 1) * self.inherit_share * k + 1e-9)
-                       - int(self.rounds * self.inherit_share * k + 1e-9))
+            reserve = reserved_count(self.rounds, self.inherit_share, k)
         picks = self._select(pool, pred, done, k, rng, reserve)
         self._train_generator(history, done, rows, old_logp, sampled, pred)
         self.rounds += 1
@@ -390,32 +389,12 @@ class GeneratorCritic(Strategy):
         self, pool: list[Architecture], pred: dict[str, tuple[float, float]],
         done: list[TrialRecord], k: int, rng: np.random.Generator, reserve: int = 0,
     ) -> list[Architecture]:
-        if not pool:
-            return []
-        mean = np.array([pred[a.hash][0] for a in pool])
-        var = np.maximum([pred[a.hash][1] for a in pool], 0.0)
-        if self.noise_weight:
-            residuals2 = [(float(t.score) - pred[t.arch.hash][0]) ** 2 for t in done]  # type: ignore[arg-type]
-            var = var + self.noise_weight * local_noise(
-                np.array([a.indices for a in pool]), np.array([t.arch.indices for t in done]),
-                np.array(residuals2), self.noise_length)
-        if self._parents:  # an elite edit starts from its parent's weights (--inherit)
-            named = np.array([a.hash in self._parents for a in pool])
-            mean = mean + _scalarise.inheritance_effect(done) * named  # raw scores' scale
-        best = max(float(t.score) for t in done)  # type: ignore[arg-type]
-        value = acquisition_values(self.acquisition, mean, np.sqrt(var), best, self.beta, rng)
-        from archsmith.strategies._cost_model import candidate_costs, per_cost
-
-        cost = candidate_costs(  # gain per predicted cost (EI per second for "ei")
-            pool, done, cost_exponent=self.cost_exponent, metric=self.cost_metric,
-            inherit_exponent=self.inherit_exponent, inheriting=self._parents)
-        if cost is not None:
-            value = per_cost(value, 0.0 if self.acquisition == "ei" else best, cost, 1.0)
-        # ties (e.g. zero EI everywhere) are broken by the predicted mean
-        order = np.lexsort((-mean, -value))
-        if reserve:
-            order = reserved_first(order, [a.hash in self._parents for a in pool], reserve)
-        return [pool[int(i)] for i in order[:k]]
+        return select_candidates(
+            pool, pred, done, k, rng, acquisition=self.acquisition, beta=self.beta,
+            noise_weight=self.noise_weight, noise_length=self.noise_length,
+            parents=self._parents, cost_exponent=self.cost_exponent,
+            cost_metric=self.cost_metric, inherit_exponent=self.inherit_exponent,
+            reserve=reserve)
 
     def _train_generator(
         self, history: Sequence[TrialRecord], done: list[TrialRecord], rows: list[list[int]],
