@@ -140,10 +140,30 @@ def _first_reach(rows: list[dict[str, Any]], level: float) -> float:
     return float(hit[0]) if hit else float("nan")
 
 
+def _mean_curve(runs: Sequence[list[dict[str, Any]]], grid: np.ndarray) -> np.ndarray:
+    """Mean over runs of the best so far at each second of ``grid`` (NaN before every
+    run has a result)."""
+    curves = []
+    for rows in runs:
+        secs = np.array([r["seconds"] for r in rows], dtype=float)
+        best = np.array([r["best_so_far"] for r in rows], dtype=float)
+        i = np.searchsorted(secs, grid, side="right") - 1
+        curves.append(np.where(i >= 0, best[np.maximum(i, 0)] if len(best) else np.nan,
+                               np.nan))
+    return np.mean(curves, axis=0) if curves else np.full(len(grid), np.nan)
+
+
 def summarize_wallclock(rows: list[dict[str, Any]], time_budget: float,
                         baseline: str | None = None) -> dict[str, Any]:
     """Means at ¼, ½, 1 of the budget, paired intervals against ``baseline``, and for
-    every run the second it reached the baseline's (and each run's own) final level."""
+    every run the second it reached the baseline's (and each run's own) final level.
+
+    Against the baseline, each other configuration also gets the two tests of "reaches
+    the baseline's final level in half the time": the second its mean curve (the mean
+    over seeds of the best so far, on a 1-s grid) first reaches the baseline's mean at
+    the full budget (``mean_curve_reach``), and the paired difference of its best at
+    half the budget minus the baseline's best at the full budget (``half_vs_final``).
+    """
     keys = sorted({(r["strategy"], r["scheduler"]) for r in rows},
                   key=lambda k: (k[0] != (baseline or "").split("|")[0], k))
     seeds = sorted({int(r["seed"]) for r in rows})
@@ -167,6 +187,13 @@ def summarize_wallclock(rows: list[dict[str, Any]], time_budget: float,
             level = at[base]["100%"]
             entry["reach_baseline_final"] = [
                 _first_reach(runs[(k, s)], float(level[i])) for i, s in enumerate(seeds)]
+            if k != base:
+                entry["half_vs_final"] = paired_difference(at[k]["50%"], level)
+                grid = np.arange(1.0, float(np.floor(time_budget)) + 1.0)
+                curve = _mean_curve([sorted(runs[(k, s)], key=lambda r: r["seconds"])
+                                     for s in seeds], grid)
+                hit = np.nonzero(curve >= float(np.mean(level)) - 1e-9)[0]
+                entry["mean_curve_reach"] = float(grid[hit[0]]) if len(hit) else None
         out["configs"][name] = entry
     out["baseline"] = baseline
     return out
@@ -203,7 +230,34 @@ def render_wallclock(summary: dict[str, Any]) -> str:
                 ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None and hi is not None else ""
                 cells.append("–" if d["diff"] is None else f"{d['diff']:+.2f}{ci}")
             lines.append(f"| {strat} | {sched} | " + " | ".join(cells) + " |")
+        lines += _render_half(summary)
     return "\n".join(lines) + "\n"
+
+
+def _render_half(summary: dict[str, Any]) -> list[str]:
+    """The "baseline's final level in half the time" table of :func:`render_wallclock`."""
+    budget = summary["time_budget"]
+    base = summary["configs"].get(summary["baseline"])
+    others = {n: e for n, e in summary["configs"].items() if "half_vs_final" in e}
+    if base is None or not others:
+        return []
+    lines = ["", f"Reaching {summary['baseline']}'s final level (mean "
+             f"{base['mean']['100%']:.2f} at {budget:.0f} s) in half the time: the second "
+             "the mean curve (mean over seeds of the best so far) first reaches it, and "
+             f"the paired difference of the best at {budget / 2:.0f} s minus the "
+             f"baseline's at {budget:.0f} s (≥ 0: reached in half the time):", "",
+             "| strategy | scheduler | mean curve reaches it at | "
+             f"{budget / 2:.0f} s − baseline at {budget:.0f} s |", "|---|---|---|---|"]
+    for name, e in others.items():
+        strat, sched = name.split("|")
+        at = e["mean_curve_reach"]
+        reach = "never" if at is None else f"{at:.0f} s ({100 * at / budget:.0f} %)"
+        d = e["half_vs_final"]
+        lo, hi = d.get("low"), d.get("high")
+        ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None and hi is not None else ""
+        diff = "–" if d["diff"] is None else f"{d['diff']:+.2f}{ci}"
+        lines.append(f"| {strat} | {sched} | {reach} | {diff} |")
+    return lines
 
 
 def run_jobs(jobs: Sequence[WallclockJob], parallel: int,
