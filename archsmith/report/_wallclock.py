@@ -143,14 +143,9 @@ def _first_reach(rows: list[dict[str, Any]], level: float) -> float:
 def _mean_curve(runs: Sequence[list[dict[str, Any]]], grid: np.ndarray) -> np.ndarray:
     """Mean over runs of the best so far at each second of ``grid`` (NaN before every
     run has a result)."""
-    curves = []
-    for rows in runs:
-        secs = np.array([r["seconds"] for r in rows], dtype=float)
-        best = np.array([r["best_so_far"] for r in rows], dtype=float)
-        i = np.searchsorted(secs, grid, side="right") - 1
-        curves.append(np.where(i >= 0, best[np.maximum(i, 0)] if len(best) else np.nan,
-                               np.nan))
-    return np.mean(curves, axis=0) if curves else np.full(len(grid), np.nan)
+    if not runs:
+        return np.full(len(grid), np.nan)
+    return np.mean([[_best_at(rows, float(t)) for t in grid] for rows in runs], axis=0)
 
 
 def summarize_wallclock(rows: list[dict[str, Any]], time_budget: float,
@@ -190,8 +185,7 @@ def summarize_wallclock(rows: list[dict[str, Any]], time_budget: float,
             if k != base:
                 entry["half_vs_final"] = paired_difference(at[k]["50%"], level)
                 grid = np.arange(1.0, float(np.floor(time_budget)) + 1.0)
-                curve = _mean_curve([sorted(runs[(k, s)], key=lambda r: r["seconds"])
-                                     for s in seeds], grid)
+                curve = _mean_curve([runs[(k, s)] for s in seeds], grid)
                 hit = np.nonzero(curve >= float(np.mean(level)) - 1e-9)[0]
                 entry["mean_curve_reach"] = float(grid[hit[0]]) if len(hit) else None
         out["configs"][name] = entry
@@ -223,12 +217,7 @@ def render_wallclock(summary: dict[str, Any]) -> str:
             if not e["vs_baseline"]:
                 continue
             strat, sched = name.split("|")
-            cells = []
-            for p in pts:
-                d = e["vs_baseline"][p]
-                lo, hi = d.get("low"), d.get("high")
-                ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None and hi is not None else ""
-                cells.append("–" if d["diff"] is None else f"{d['diff']:+.2f}{ci}")
+            cells = [_diff_cell(e["vs_baseline"][p]) for p in pts]
             lines.append(f"| {strat} | {sched} | " + " | ".join(cells) + " |")
         lines += _render_half(summary)
     return "\n".join(lines) + "\n"
@@ -252,12 +241,15 @@ def _render_half(summary: dict[str, Any]) -> list[str]:
         strat, sched = name.split("|")
         at = e["mean_curve_reach"]
         reach = "never" if at is None else f"{at:.0f} s ({100 * at / budget:.0f} %)"
-        d = e["half_vs_final"]
-        lo, hi = d.get("low"), d.get("high")
-        ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None and hi is not None else ""
-        diff = "–" if d["diff"] is None else f"{d['diff']:+.2f}{ci}"
-        lines.append(f"| {strat} | {sched} | {reach} | {diff} |")
+        lines.append(f"| {strat} | {sched} | {reach} | {_diff_cell(e['half_vs_final'])} |")
     return lines
+
+
+def _diff_cell(d: dict[str, Any]) -> str:
+    """A paired difference as a table cell: ``+0.12 [-0.03, +0.27]`` (``–``: none)."""
+    lo, hi = d.get("low"), d.get("high")
+    ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None and hi is not None else ""
+    return "–" if d["diff"] is None else f"{d['diff']:+.2f}{ci}"
 
 
 def run_jobs(jobs: Sequence[WallclockJob], parallel: int,

@@ -89,7 +89,7 @@ def select_candidates(
         var = var + noise_weight * local_noise(
             np.array([a.indices for a in pool]), np.array([t.arch.indices for t in done]),
             np.array(residuals2), noise_length)
-    named = [a.hash in parents for a in pool]
+    named = [a.hash in parents for a in pool] if parents else []
     if parents:  # an elite edit starts from its parent's weights (--inherit)
         mean = mean + _scalarise.inheritance_effect(done) * np.array(named)  # raw scale
     best = max(float(t.score) for t in done)  # type: ignore[arg-type]
@@ -103,6 +103,6 @@ def select_candidates(
         value = per_cost(value, 0.0 if acquisition == "ei" else best, cost, 1.0)
     # ties (e.g. zero EI everywhere) are broken by the predicted mean
     order = np.lexsort((-mean, -value))
-    if reserve:
+    if reserve and parents:  # (no named candidate: nothing to move forward)
         order = reserved_first(order, named, reserve)
     return [pool[int(i)] for i in order[:k]]
