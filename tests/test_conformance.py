@@ -136,8 +136,18 @@ class _Unconfigurable(Strategy):
         return [self.space.sample(rng) for _ in range(n)]
 
 
+class _Unchecked(_Unconfigurable):
+    """Returns its argument from config() but takes any value for it."""
+
+    name = "unchecked"
+
+    def config(self) -> dict[str, Any]:
+        return {"offset": self.offset}
+
+
 @pytest.mark.parametrize(("broken", "check", "message"), [
     (lambda space: _Repeats(space), "no_duplicate_of_running_trials", "still running"),
+    (lambda space: _Unchecked(space), "rejects_wrong_types", "offset='not-a-value' was accepted"),
     (lambda space: _Forgets(space), "state_dict_round_trip", "state_dict does not hold"),
     (lambda space: _Unconfigurable(space, offset=5), "config_rebuilds", r"config\(\) misses"),
 ])

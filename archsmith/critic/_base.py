@@ -29,6 +29,9 @@ class Predictor:
     name: str = "predictor"
 
     def __init__(self, space: SearchSpace, seed: int = 0) -> None:
+        from archsmith._checks import check_integers
+
+        check_integers(f"{self.name} critic", {"seed": (seed, 0)})
         self.space = space
         self.seed = seed
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsmith._checks import check_integers, check_name, check_numbers
 from archsmith.critic._base import Predictor
 from archsmith.critic._encodings import (
     TargetTransform,
@@ -57,13 +58,13 @@ class EnsemblePredictor(Predictor):
         target: str, min_batch: int = 1,
     ) -> None:
         super().__init__(space, seed)
-        for field, value, low in (("ensemble", ensemble, 1), ("hidden", hidden, 1),
-                                  ("layers", layers, 0), ("epochs", epochs, 1),
-                                  ("warm_epochs", warm_epochs, 1),
-                                  ("batch_size", batch_size, min_batch)):
-            if not isinstance(value, int) or value < low:
-                raise ConfigError(
-                    f"{self.name} critic: {field} must be an integer ≥ {low}, got {value!r}.")
+        owner = f"{self.name} critic"
+        check_integers(owner, {"ensemble": (ensemble, 1), "hidden": (hidden, 1),
+                               "layers": (layers, 0), "epochs": (epochs, 1),
+                               "warm_epochs": (warm_epochs, 1),
+                               "batch_size": (batch_size, min_batch)})
+        check_numbers(owner, {"lr": lr, "weight_decay": weight_decay}, positive=("lr",))
+        check_name(owner, "target", target)
         self.ensemble = ensemble
         self.hidden = hidden
         self.layers = layers

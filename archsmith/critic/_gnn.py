@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from archsmith._checks import check_numbers
 from archsmith.critic import CRITICS
 from archsmith.critic._encodings import (
     GraphFeaturizer,
 )
 from archsmith.critic._ensemble import EnsemblePredictor
-from archsmith.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
@@ -161,8 +161,7 @@ class GNNPredictor(EnsemblePredictor):
     ) -> None:
         super().__init__(space, seed, ensemble, hidden, layers, epochs, warm_epochs, lr,
                          weight_decay, batch_size, target, min_batch=2)
-        if lr <= 0 or weight_decay < 0 or rank_weight < 0:
-            raise ConfigError("gnn critic: lr must be > 0, weight_decay and rank_weight ≥ 0.")
+        check_numbers("gnn critic", {"rank_weight": rank_weight})
         self.rank_weight = rank_weight
         self._feat: GraphFeaturizer | None = None
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsmith._checks import check_integers, check_name, check_numbers
 from archsmith.critic import CRITICS
 from archsmith.critic._base import Predictor
 from archsmith.critic._encodings import TargetTransform, feature_matrix, single_threaded
@@ -80,6 +81,10 @@ class GPPredictor(Predictor):
         min_noise: float = 1e-4,
     ) -> None:
         super().__init__(space, seed)
+        for field, value in (("kernel", kernel), ("encoding", encoding), ("target", target)):
+            check_name("gp critic", field, value)
+        check_integers("gp critic", {"iterations": (iterations, 1)})
+        check_numbers("gp critic", {"min_noise": min_noise}, positive=("min_noise",))
         if kernel not in ("hamming", "rbf"):
             raise ConfigError(f"gp critic: kernel must be 'hamming' or 'rbf', got {kernel!r}.")
         if kernel == "hamming" and encoding != "onehot":
@@ -87,8 +92,6 @@ class GPPredictor(Predictor):
                 "gp critic: the 'hamming' kernel works on the decisions; use "
                 "encoding='onehot' or kernel='rbf'."
             )
-        if iterations < 1 or min_noise <= 0:
-            raise ConfigError("gp critic: iterations must be ≥ 1 and min_noise > 0.")
         feature_matrix(space, [], encoding)  # validates the encoding name
         self.kernel = kernel
         self.encoding = encoding

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from archsmith._checks import check_name
 from archsmith.critic import CRITICS
 from archsmith.critic._encodings import (
     feature_matrix,
@@ -130,9 +131,7 @@ class MLPEnsemblePredictor(EnsemblePredictor):
     ) -> None:
         super().__init__(space, seed, ensemble, hidden, layers, epochs, warm_epochs, lr,
                          weight_decay, batch_size, target)
-        if lr <= 0 or weight_decay < 0:
-            raise ConfigError("mlp-ensemble critic: lr must be > 0 and weight_decay ≥ 0.")
-        if loss not in ("mae", "mse"):
+        if check_name("mlp-ensemble critic", "loss", loss) not in ("mae", "mse"):
             raise ConfigError(f"mlp-ensemble critic: loss must be 'mae' or 'mse', got {loss!r}.")
         feature_matrix(space, [], encoding)  # validates the encoding name
         self.encoding = encoding

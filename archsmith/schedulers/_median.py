@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from archsmith._checks import check_integers
 from archsmith.schedulers import SCHEDULERS
 from archsmith.schedulers._base import Job, Scheduler
 
@@ -40,6 +41,7 @@ class MedianStopping(Scheduler):
     def __init__(self, min_budget: int, max_budget: int, eta: int = 3,
                  n_startup: int = 5) -> None:
         super().__init__(min_budget, max_budget, eta)
+        check_integers("median", {"n_startup": (n_startup, 0)})
         self.n_startup = n_startup
         #: Trials allowed past rung ``k``.
         self.go_on: list[set[int]] = [set() for _ in self.budgets]

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+from archsmith._checks import check_name
 from archsmith.errors import ConfigError
 
 __all__ = ["acquisition_values", "check_critic_and_acquisition", "expected_improvement"]
@@ -78,6 +79,8 @@ def check_critic_and_acquisition(
     """
     from archsmith.critic import critic_names
 
+    check_name(strategy, "critic", critic)
+    check_name(strategy, "acquisition", acquisition)
     if critic not in critic_names():
         raise ConfigError(
             f"{strategy}: unknown critic {critic!r}; valid critics: {critic_names()}."

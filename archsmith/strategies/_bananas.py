@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsmith._checks import check_integers, check_numbers, check_table
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._acquisition import check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._checks import check_integers
 from archsmith.strategies._scalarise import (
     critic_scores,
     is_multi_objective,
@@ -190,8 +190,9 @@ class Bananas(Strategy):
         acquisition = check_critic_and_acquisition("bananas", critic, acquisition, ("ts", "ucb"))
         _check_counts("bananas", num_init=num_init, num_parents=num_parents,
                       mutations=mutations, max_edits=max_edits, num_random=num_random)
+        check_numbers("bananas", {"beta": beta})
         self.critic = critic
-        self.critic_config = dict(critic_config or {})
+        self.critic_config = check_table("bananas", "critic_config", critic_config)
         _validate_critic("bananas", critic, space, self.critic_config)
         self.acquisition = acquisition
         self.beta = float(beta)

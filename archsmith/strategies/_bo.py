@@ -12,13 +12,12 @@ resumed search proposes exactly what the original would have.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archsmith.errors import ConfigError
+from archsmith._checks import check_numbers, check_table
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._acquisition import expected_improvement
 from archsmith.strategies._bananas import (
@@ -85,9 +84,8 @@ class BayesianOptimization(Strategy):
         super().__init__(space)
         _check_counts("bo", num_init=num_init, num_parents=num_parents, mutations=mutations,
                       max_edits=max_edits, num_random=num_random)
-        if not math.isfinite(xi) or xi < 0:
-            raise ConfigError(f"bo: xi must be a finite number ≥ 0, got {xi!r}.")
-        self.critic_config = dict(critic_config or {})
+        check_numbers("bo", {"xi": xi})
+        self.critic_config = check_table("bo", "critic_config", critic_config)
         _validate_critic("bo", "gp", space, self.critic_config)
         self.num_init = num_init
         self.num_parents = num_parents

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from archsmith._checks import check_controller, check_flags, check_table
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
@@ -113,12 +114,14 @@ class EAS(Strategy):
         if space.name not in _PER:
             raise ConfigError(f"eas transforms 'mlp' and 'cnn' networks; it cannot search "
                               f"the {space.name!r} space.")
+        check_controller("eas", hidden=hidden, lr=lr, baseline_decay=baseline_decay,
+                         max_tries=max_tries, seed=seed, entropy_coef=entropy_coef)
+        check_flags("eas", {"insert_pool": insert_pool})
+        check_table("eas", "seed_network", seed_network)
         self.seed_network = seed_network
         self.start = space.make(seed_network) if seed_network else self._smallest()
         self.hidden, self.lr, self.entropy_coef = hidden, lr, entropy_coef
         self.baseline_decay, self.max_tries, self.seed = baseline_decay, max_tries, seed
-        if not isinstance(insert_pool, bool):
-            raise ConfigError(f"insert_pool must be true or false, got {insert_pool!r}.")
         self.insert_pool = insert_pool
         self.controller: _Controller | None = None
         self.opt: torch.optim.Optimizer | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from archsmith._checks import check_flags, check_integers
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._base import Strategy, TrialRecord
 
@@ -53,9 +54,10 @@ class RegularizedEvolution(Strategy):
         from archsmith.errors import ConfigError
 
         super().__init__(space)
-        if population_size < 2:
-            raise ConfigError(f"evolution: population_size must be ≥ 2, got {population_size}.")
-        if not 1 <= sample_size <= population_size:
+        check_integers("evolution", {"population_size": (population_size, 2),
+                                     "sample_size": (sample_size, 1)})
+        check_flags("evolution", {"avoid_seen": avoid_seen})
+        if sample_size > population_size:
             raise ConfigError(
                 f"evolution: sample_size must be between 1 and population_size "
                 f"({population_size}), got {sample_size}."

@@ -35,12 +35,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from archsmith._checks import (
+    check_integers,
+    check_name,
+    check_number,
+    check_numbers,
+    check_seed,
+    check_table,
+)
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES, _scalarise
 from archsmith.strategies._acquisition import check_critic_and_acquisition
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._checks import check_integers, check_number, check_numbers
 from archsmith.strategies._gc_generator import (
     Generator,
     elite,
@@ -199,9 +206,8 @@ class GeneratorCritic(Strategy):
             raise ConfigError("gc: policy_samples, num_parents and num_random are all 0; "
                               "give at least one source of candidates.")
         self.critic_name = critic
-        self.critic_config = dict(
-            DEFAULT_CRITIC_CONFIG.get(critic, {}) if critic_config is None else critic_config
-        )
+        self.critic_config = (dict(DEFAULT_CRITIC_CONFIG.get(critic, {})) if critic_config is None
+                              else check_table("gc", "critic_config", critic_config))
         self.acquisition = acquisition
         self.beta = float(beta)
         self.noise_weight = float(noise_weight)
@@ -231,8 +237,8 @@ class GeneratorCritic(Strategy):
         self.cost_exponent = check_number("gc", "cost_exponent", cost_exponent, 0, 10)
         self.inherit_exponent = check_number("gc", "inherit_exponent", inherit_exponent, 0, 10)
         self.inherit_share = check_number("gc", "inherit_share", inherit_share, 0, 1)
-        self.cost_metric = str(cost_metric)
-        self.seed = seed
+        self.cost_metric = check_name("gc", "cost_metric", cost_metric)
+        self.seed = check_seed("gc", seed)
         try:
             self.critic: Predictor = create_critic(critic, space, **self.critic_config)
         except TypeError as e:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from archsmith.errors import ConfigError
+from archsmith._checks import check_integers
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._base import Strategy, TrialRecord
 
@@ -57,8 +57,7 @@ class LocalSearch(Strategy):
 
     def __init__(self, space: SearchSpace, n_init: int = 5) -> None:
         super().__init__(space)
-        if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
-            raise ConfigError(f"local: n_init must be a positive integer, got {n_init!r}.")
+        check_integers("local", {"n_init": (n_init, 1)})
         self.n_init = n_init
         self._roots: list[tuple[int, ...]] = []
 

@@ -18,6 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from archsmith._checks import (
+    check_controller,
+    check_integers,
+    check_numbers,
+    check_table,
+)
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
@@ -82,8 +88,18 @@ class N2N(Strategy):
         if space.name not in ("mlp", "cnn"):
             raise ConfigError(f"n2n compresses 'mlp' and 'cnn' networks; it cannot search "
                               f"the {space.name!r} space.")
-        if not fractions or not all(0 < f <= 1 for f in fractions):
-            raise ConfigError(f"n2n: fractions must lie in (0, 1], got {list(fractions)}.")
+        check_controller("n2n", hidden=hidden, lr=lr, baseline_decay=baseline_decay,
+                         max_tries=max_tries, seed=seed)
+        check_integers("n2n", {"removal_trials": (removal_trials, 0)})
+        check_table("n2n", "teacher", teacher)
+        for field, v in (("teacher_acc", teacher_acc), ("teacher_params", teacher_params)):
+            if v is not None:
+                check_numbers("n2n", {field: v})
+        if (isinstance(fractions, str) or not isinstance(fractions, Sequence) or not fractions
+                or not all(isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1
+                           for f in fractions)):
+            raise ConfigError(f"n2n: fractions must be a list of numbers in (0, 1], "
+                              f"got {fractions!r}.")
         self.teacher = teacher
         self.teacher_arch = space.make(teacher) if teacher else self._largest()
         self.teacher_acc, self.teacher_params = teacher_acc, teacher_params

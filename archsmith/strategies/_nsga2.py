@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsmith._checks import check_integers
 from archsmith._pareto import crowding_distance, pareto_ranks
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._base import Strategy, TrialRecord
-from archsmith.strategies._checks import check_integers
 
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace

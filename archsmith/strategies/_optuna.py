@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsmith._checks import check_integers, check_name, check_seed, check_table
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._base import Strategy, TrialRecord
@@ -130,6 +131,9 @@ class OptunaStrategy(Strategy):
         objectives: int = 1,
     ) -> None:
         super().__init__(space)
+        check_name("optuna", "sampler", sampler)
+        check_seed("optuna", seed)
+        check_integers("optuna", {"objectives": (objectives, 1)})
         if sampler in _NOT_SUPPORTED:
             raise ConfigError(
                 f"optuna: sampler {sampler!r} is not supported ({_NOT_SUPPORTED[sampler]}). "
@@ -140,11 +144,9 @@ class OptunaStrategy(Strategy):
                 f"optuna: unknown sampler {sampler!r}. Valid samplers: "
                 f"{', '.join(SAMPLERS)} (use e.g. --strategy optuna:tpe)."
             )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ConfigError(f"optuna: seed must be an integer or None, got {seed!r}.")
         self.optuna = _import_optuna()
         self.sampler_name = sampler
-        self.sampler_options = dict(sampler_options or {})
+        self.sampler_options = check_table("optuna", "sampler_options", sampler_options)
         self._sampler_cls = getattr(self.optuna.samplers, SAMPLERS[sampler])
         self._check_options()
         self.seed = seed
@@ -160,9 +162,6 @@ class OptunaStrategy(Strategy):
         self._asks = 0
         #: Proposals whose hash was already in the history or proposed before.
         self.repeats = 0
-        if isinstance(objectives, bool) or not isinstance(objectives, int) or objectives < 1:
-            raise ConfigError(f"optuna: objectives must be a positive integer, got "
-                              f"{objectives!r}.")
         self.objectives = objectives
         self._n_obj = objectives
         self.study = self._new_study()

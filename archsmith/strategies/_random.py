@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from archsmith._checks import check_flags
 from archsmith.strategies import STRATEGIES
 from archsmith.strategies._base import Strategy, TrialRecord
 
@@ -38,6 +39,7 @@ class RandomSearch(Strategy):
 
     def __init__(self, space: SearchSpace, avoid_seen: bool = True) -> None:
         super().__init__(space)
+        check_flags("random", {"avoid_seen": avoid_seen})
         self.avoid_seen = avoid_seen
 
     def ask(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from archsmith._checks import check_controller, check_name, check_numbers
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.strategies import STRATEGIES
@@ -90,20 +91,15 @@ class Reinforce(Strategy):
         seed: int | None = None,
     ) -> None:
         super().__init__(space)
-        if not lr > 0:
-            raise ConfigError(f"reinforce: lr must be positive, got {lr}.")
-        if entropy_coef < 0:
-            raise ConfigError(f"reinforce: entropy_coef must be ≥ 0, got {entropy_coef}.")
-        if not 0 <= baseline_decay < 1:
-            raise ConfigError(
-                f"reinforce: baseline_decay must be in [0, 1), got {baseline_decay}."
-            )
-        if reward not in _REWARDS:
+        check_controller("reinforce", hidden=hidden, lr=lr, baseline_decay=baseline_decay,
+                         max_tries=max_tries, seed=seed, entropy_coef=entropy_coef)
+        check_numbers("reinforce", {"temperature": temperature}, positive=("temperature",))
+        if tanh_c is not None:
+            check_numbers("reinforce", {"tanh_c": tanh_c}, positive=("tanh_c",))
+        if check_name("reinforce", "reward", reward) not in _REWARDS:
             raise ConfigError(
                 f"reinforce: unknown reward {reward!r}; valid values: {', '.join(_REWARDS)}."
             )
-        if max_tries < 1:
-            raise ConfigError(f"reinforce: max_tries must be ≥ 1, got {max_tries}.")
         self.lr = lr
         self.entropy_coef = entropy_coef
         self.baseline_decay = baseline_decay
@@ -120,8 +116,6 @@ class Reinforce(Strategy):
         self.scores: list[float] = []
         self.updates = 0
         self._told: set[int] = set()
-        if hidden < 1:
-            raise ConfigError(f"reinforce: hidden must be a positive integer, got {hidden}.")
 
     # -- policy -------------------------------------------------------------------------
     def _build(self, seed: int) -> Policy:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from archsmith.testing._common import round_trip, run_checks
+from archsmith.testing._common import assert_rejects_wrong_kinds, round_trip, run_checks
 
 if TYPE_CHECKING:
     from archsmith.critic import Predictor
@@ -88,19 +88,37 @@ def check_state_dict_round_trip(make: CriticFactory, space: SearchSpace) -> None
         "a critic restored from state_dict predicts differently")
 
 
+def check_rejects_wrong_types(make: CriticFactory, space: SearchSpace) -> None:
+    """Each constructor argument with a default, given a value of the wrong kind, raises
+    :class:`~archsmith.errors.ConfigError` naming it."""
+    import inspect
+
+    cls = type(make(space))
+    config = {name: p.default for name, p in inspect.signature(cls).parameters.items()
+              if name != "space" and p.default is not inspect.Parameter.empty}
+    assert_rejects_wrong_kinds(lambda cfg: cls(space, **cfg), config)
+
+
 CRITIC_CHECKS: dict[str, Callable[[CriticFactory, SearchSpace], None]] = {
     "fit_predict_shapes": check_fit_predict_shapes,
     "better_than_a_constant": check_better_than_a_constant,
     "warm_refit": check_warm_refit,
     "state_dict_round_trip": check_state_dict_round_trip,
+    "rejects_wrong_types": check_rejects_wrong_types,
 }
+
+#: Checks run on the first space only (the others run on every space).
+FIRST_SPACE = ("rejects_wrong_types",)
 
 
 def critic_checks(make: CriticFactory, spaces: list[SearchSpace]
                   ) -> Iterator[tuple[str, Callable[[], None]]]:
-    """``(id, check)`` pairs: every check on every space given."""
-    for space in spaces:
+    """``(id, check)`` pairs: every check on every space given (the argument check on
+    the first)."""
+    for i, space in enumerate(spaces):
         for name, fn in CRITIC_CHECKS.items():
+            if i and name in FIRST_SPACE:
+                continue
             yield f"{name}[{space.name}]", functools.partial(fn, make, space)
 
 

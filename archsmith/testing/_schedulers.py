@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archsmith.testing._common import run_checks
+from archsmith.testing._common import assert_rejects_wrong_kinds, run_checks
 
 if TYPE_CHECKING:
     from archsmith.schedulers import Job, Scheduler
@@ -151,6 +151,15 @@ def check_config_rebuilds(make: SchedulerFactory) -> None:
         f"config() misses constructor arguments: {s.config()}")
 
 
+def check_rejects_wrong_types(make: SchedulerFactory) -> None:
+    """Each ``config()`` argument given a value of the wrong kind raises
+    :class:`~archsmith.errors.ConfigError` naming it."""
+    from archsmith.schedulers import SCHEDULERS
+
+    s = make(2, 20, 3)
+    assert_rejects_wrong_kinds(lambda cfg: SCHEDULERS.create(s.name, **cfg), s.config())
+
+
 SCHEDULER_CHECKS: dict[str, Callable[[SchedulerFactory], None]] = {
     "budgets": check_budgets,
     "promotions_are_earned": check_promotions_are_earned,
@@ -158,6 +167,7 @@ SCHEDULER_CHECKS: dict[str, Callable[[SchedulerFactory], None]] = {
     "state_dict_round_trip": check_state_dict_round_trip,
     "forget_pending": check_forget_pending,
     "config_rebuilds": check_config_rebuilds,
+    "rejects_wrong_types": check_rejects_wrong_types,
 }
 
 

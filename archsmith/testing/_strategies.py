@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from archsmith.strategies import TrialRecord
-from archsmith.testing._common import round_trip, run_checks
+from archsmith.testing._common import assert_rejects_wrong_kinds, round_trip, run_checks
 
 if TYPE_CHECKING:
     from archsmith.space import Architecture, SearchSpace
@@ -143,6 +143,16 @@ def check_config_rebuilds(make: StrategyFactory, space: SearchSpace) -> None:
         "constructor argument")
 
 
+def check_rejects_wrong_types(make: StrategyFactory, space: SearchSpace) -> None:
+    """Each ``config()`` argument given a value of the wrong kind (text for a number,
+    flag, list or table; a number for a name) raises
+    :class:`~archsmith.errors.ConfigError` naming the argument — not a ``TypeError``
+    from inside the strategy."""
+    original = make(space)
+    config = json.loads(json.dumps(original.config()))
+    assert_rejects_wrong_kinds(lambda cfg: type(original)(space, **cfg), config)
+
+
 def check_multi_objective(make: StrategyFactory, space: SearchSpace) -> None:
     """A strategy that declares ``multi_objective`` takes results with several values
     and infeasible trials (``violation`` > 0), and stays deterministic (others: skipped)."""
@@ -163,6 +173,7 @@ CHECKS: dict[str, Callable[[StrategyFactory, SearchSpace], None]] = {
     "handles_failed_trials": check_handles_failed_trials,
     "state_dict_round_trip": check_state_dict_round_trip,
     "config_rebuilds": check_config_rebuilds,
+    "rejects_wrong_types": check_rejects_wrong_types,
     "multi_objective": check_multi_objective,
 }
 
