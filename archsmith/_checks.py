@@ -30,23 +30,28 @@ def check_integers(owner: str, values: dict[str, tuple[Any, int]]) -> None:
             raise ConfigError(f"{owner}: {field} must be an integer ≥ {low}, got {value!r}.")
 
 
-def check_numbers(owner: str, values: dict[str, Any], positive: tuple[str, ...] = ()) -> None:
+def check_numbers(owner: str, values: dict[str, Any], positive: tuple[str, ...] = (),
+                  optional: tuple[str, ...] = ()) -> None:
     """Checks that each value is a finite non-negative number (a positive one for the
-    fields named in ``positive``).
+    fields named in ``positive``; ``None`` too for those named in ``optional``).
 
     Example:
-        >>> check_numbers("gc", {"lr": 0.02, "beta": 0}, positive=("lr",))
+        >>> check_numbers("gc", {"lr": 0.02, "beta": 0, "tanh_c": None}, positive=("lr",),
+        ...               optional=("tanh_c",))
         >>> check_numbers("gc", {"lr": 0}, positive=("lr",))
         Traceback (most recent call last):
         ...
         archsmith.errors.ConfigError: gc: lr must be a positive number, got 0.
     """
     for field, v in values.items():
+        if v is None and field in optional:
+            continue
         strict = field in positive
         if (isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
                 or v < 0 or (strict and v == 0)):
             kind = "positive" if strict else "non-negative"
-            raise ConfigError(f"{owner}: {field} must be a {kind} number, got {v!r}.")
+            none = " or None" if field in optional else ""
+            raise ConfigError(f"{owner}: {field} must be a {kind} number{none}, got {v!r}.")
 
 
 def check_number(owner: str, field: str, value: Any, low: float, high: float) -> float:

@@ -202,7 +202,8 @@ class GeneratorCritic(Strategy):
             "beta": beta, "noise_weight": noise_weight, "noise_length": noise_length,
             "real_weight": real_weight, "lr": lr, "clip": clip, "entropy_coef": entropy_coef,
             "value_coef": value_coef, "refit_fraction": refit_fraction,
-            "full_refit_growth": full_refit_growth}, positive=("noise_length", "lr", "clip"))
+            "full_refit_growth": full_refit_growth, "tanh_c": tanh_c},
+            positive=("noise_length", "lr", "clip", "tanh_c"), optional=("tanh_c",))
         if policy_samples + num_parents + num_random == 0:
             raise ConfigError("gc: policy_samples, num_parents and num_random are all 0; "
                               "give at least one source of candidates.")
@@ -229,8 +230,6 @@ class GeneratorCritic(Strategy):
         self.entropy_coef = float(entropy_coef)
         self.value_coef = float(value_coef)
         self.hidden = hidden
-        if tanh_c is not None and (not isinstance(tanh_c, int | float) or tanh_c <= 0):
-            raise ConfigError(f"gc: tanh_c must be a positive number or None, got {tanh_c!r}.")
         self.tanh_c = None if tanh_c is None else float(tanh_c)
         self.refit_fraction = float(refit_fraction)
         self.full_refit_every = full_refit_every

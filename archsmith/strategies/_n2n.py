@@ -92,9 +92,8 @@ class N2N(Strategy):
                          max_tries=max_tries, seed=seed)
         check_integers("n2n", {"removal_trials": (removal_trials, 0)})
         check_table("n2n", "teacher", teacher)
-        for field, v in (("teacher_acc", teacher_acc), ("teacher_params", teacher_params)):
-            if v is not None:
-                check_numbers("n2n", {field: v})
+        check_numbers("n2n", {"teacher_acc": teacher_acc, "teacher_params": teacher_params},
+                      optional=("teacher_acc", "teacher_params"))
         if (isinstance(fractions, str) or not isinstance(fractions, Sequence) or not fractions
                 or not all(isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1
                            for f in fractions)):

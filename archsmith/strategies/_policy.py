@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 
+from archsmith._checks import check_integers, check_numbers
 from archsmith._threads import single_thread
 from archsmith.errors import ConfigError
 from archsmith.space._base import SearchSpace
@@ -67,12 +68,9 @@ class Policy(nn.Module):
         temperature: float = 1.0,
     ) -> None:
         super().__init__()
-        if hidden < 1:
-            raise ConfigError(f"policy: hidden must be a positive integer, got {hidden}.")
-        if temperature <= 0:
-            raise ConfigError(f"policy: temperature must be positive, got {temperature}.")
-        if tanh_c is not None and tanh_c <= 0:
-            raise ConfigError(f"policy: tanh_c must be positive or None, got {tanh_c}.")
+        check_integers("policy", {"hidden": (hidden, 1)})
+        check_numbers("policy", {"temperature": temperature, "tanh_c": tanh_c},
+                      positive=("temperature", "tanh_c"), optional=("tanh_c",))
         self.space = space
         self.hidden = hidden
         self.tanh_c = tanh_c

@@ -93,9 +93,8 @@ class Reinforce(Strategy):
         super().__init__(space)
         check_controller("reinforce", hidden=hidden, lr=lr, baseline_decay=baseline_decay,
                          max_tries=max_tries, seed=seed, entropy_coef=entropy_coef)
-        check_numbers("reinforce", {"temperature": temperature}, positive=("temperature",))
-        if tanh_c is not None:
-            check_numbers("reinforce", {"tanh_c": tanh_c}, positive=("tanh_c",))
+        check_numbers("reinforce", {"temperature": temperature, "tanh_c": tanh_c},
+                      positive=("temperature", "tanh_c"), optional=("tanh_c",))
         if check_name("reinforce", "reward", reward) not in _REWARDS:
             raise ConfigError(
                 f"reinforce: unknown reward {reward!r}; valid values: {', '.join(_REWARDS)}."
